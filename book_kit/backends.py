@@ -1,0 +1,218 @@
+"""Which Keras backend, which framework versions, and one seed for everything.
+
+Keras reads its backend once, when it is first imported (``KERAS_BACKEND`` over
+``~/.keras/keras.json``), and ``import tensorflow`` imports Keras. So everything here avoids
+importing a framework: choosing a backend or a seed must never lock the choice by accident.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import random
+import sys
+import warnings
+
+from book_kit import _import_hooks
+
+BACKENDS = ("jax", "tensorflow", "torch", "numpy")
+
+# Keras backend -> (module that must be importable, the book_kit extra that installs it).
+_FRAMEWORK = {
+    "jax": ("jax", "jax"),
+    "tensorflow": ("tensorflow", "tensorflow"),
+    "torch": ("torch", "torch"),
+    "numpy": ("numpy", "jax"),  # numpy is always there; any extra brings Keras
+}
+
+# Names readers type that Keras rejects with an unhelpful "Unable to import backend".
+_NOT_A_BACKEND = {
+    "pytorch": "torch",
+    "tf": "tensorflow",
+    "np": "numpy",
+}
+
+_DEFAULT_BACKEND = "tensorflow"  # what Keras itself picks when nothing is configured
+
+
+class BackendError(RuntimeError):
+    """The backend cannot be changed now; the message says what to do instead."""
+
+
+def parse_backend(name: str) -> tuple[str, str | None]:
+    """``"JAX-cpu"`` -> ``("jax", "cpu")``, as the R package parses ``KERAS_BACKEND``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"A backend name is a string, one of {', '.join(BACKENDS)}; got {name!r}.")
+    text = name.strip().lower()
+    device = None
+    for suffix in ("-cpu", "-gpu"):
+        if text.endswith(suffix):
+            text, device = text[: -len(suffix)], suffix[1:]
+    if text in BACKENDS:
+        return text, device
+    hint = _NOT_A_BACKEND.get(text)
+    if hint:
+        raise ValueError(f"Unknown Keras backend {name!r}: use {hint!r} (Keras calls it that).")
+    raise ValueError(f"Unknown Keras backend {name!r}; choose one of {', '.join(BACKENDS)} "
+                     "(optionally with '-cpu' or '-gpu').")
+
+
+def is_installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _require_installed(backend_name: str) -> None:
+    module, extra = _FRAMEWORK[backend_name]
+    if not is_installed("keras"):
+        raise ImportError(f"Keras is not installed. Install it with: pip install 'book_kit[{extra}]' "
+                          "(or 'book_kit[all]' for every backend).")
+    if not is_installed(module):
+        raise ImportError(f"The {backend_name!r} backend needs {module}, which is not installed. "
+                          f"Install it with: pip install 'book_kit[{extra}]' "
+                          "(or 'book_kit[all]' for every backend).")
+
+
+def _loaded_keras_backend() -> str | None:
+    """The backend of the Keras already imported in this process, or None."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return None
+    try:
+        return keras.config.backend()
+    except AttributeError:  # Keras 2 / half-imported: ask its backend module
+        return getattr(getattr(keras, "backend", None), "backend", lambda: None)()
+
+
+def _configured_backend() -> str:
+    """What Keras will pick when first imported: KERAS_BACKEND, then keras.json, then its default."""
+    env = os.environ.get("KERAS_BACKEND")
+    if env:
+        return parse_backend(env)[0]
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    config = os.path.join(keras_home, "keras.json")
+    try:
+        with open(config) as f:
+            return parse_backend(json.load(f)["backend"])[0]
+    except (OSError, ValueError, KeyError, TypeError):
+        return _DEFAULT_BACKEND
+
+
+def backend() -> str:
+    """The Keras backend in use, or the one Keras will use when imported (without importing it)."""
+    return _loaded_keras_backend() or _configured_backend()
+
+
+def _hide_gpus() -> None:
+    # Must happen before the frameworks initialise their devices; harmless if there are none.
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def use_backend(name: str, *, force: bool = False):
+    """Choose the Keras backend, as R's ``use_backend()``: call it before Keras is imported.
+
+    Returns the backend name. With ``force=True`` after Keras was loaded with another backend,
+    switches through ``keras.config.set_backend`` and returns the fresh ``keras`` module: every
+    Keras object made before is unusable afterwards, so re-create models (a saved ``.keras`` file
+    still loads).
+    """
+    wanted, device = parse_backend(name)
+    _require_installed(wanted)
+    loaded = _loaded_keras_backend()
+    if loaded is None:
+        os.environ["KERAS_BACKEND"] = wanted
+        if device == "cpu":
+            _hide_gpus()
+        return wanted
+    if loaded == wanted:
+        return wanted
+    if not force:
+        why = (" (importing TensorFlow imports Keras)" if "tensorflow" in sys.modules else "")
+        raise BackendError(
+            f"Keras is already loaded with the {loaded!r} backend{why}; a backend is chosen once, "
+            f"before Keras loads. Restart the kernel (Kernel > Restart Kernel) and call "
+            f"book_kit.use_backend({wanted!r}) before importing keras or tensorflow. "
+            "Or pass force=True to switch anyway (every existing Keras object becomes unusable).")
+    keras = sys.modules["keras"]
+    keras.config.set_backend(wanted)
+    os.environ["KERAS_BACKEND"] = wanted
+    warnings.warn(f"Switched Keras from {loaded!r} to {wanted!r}: every model, layer and variable "
+                  "made before is now unusable, and any earlier `import keras` name is stale. "
+                  "Use the module this call returned (keras = book_kit.use_backend(...)).",
+                  RuntimeWarning, stacklevel=2)
+    return importlib.import_module("keras")
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+_seed: int | None = None
+
+
+def _seed_tensorflow(tf) -> None:
+    tf.random.set_seed(_seed)
+
+
+def _seed_torch(torch) -> None:
+    torch.manual_seed(_seed)
+
+
+def _seed_keras(keras) -> None:
+    # keras.utils.set_random_seed also reseeds python and numpy; when Keras is imported after
+    # set_seed, that would rewind numbers the user already drew, so keep their streams as they are.
+    import numpy as np
+
+    py_state, np_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(_seed)
+    random.setstate(py_state)
+    np.random.set_state(np_state)
+
+
+_SEEDERS = {"tensorflow": _seed_tensorflow, "torch": _seed_torch, "keras": _seed_keras}
+
+
+def set_seed(seed: int) -> None:
+    """Seed python ``random``, NumPy, TensorFlow, PyTorch and Keras with one integer.
+
+    Frameworks already imported are seeded now; the others the moment they are imported, so that
+    seeding never imports TensorFlow or Keras (which would lock the Keras backend). JAX has no
+    global generator: use ``book_kit.jax_key()`` for a key derived from the same seed.
+    """
+    global _seed
+    import numpy as np  # not at module level: `import book_kit` stays fast
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"set_seed takes a whole number such as 42; got {seed!r} "
+                        f"({type(seed).__name__}).")
+    seed = int(seed)
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"set_seed takes a whole number from 0 to 2**32 - 1 (NumPy's range); "
+                         f"got {seed}.")
+    _seed = seed
+    random.seed(seed)
+    np.random.seed(seed)
+    for module, seeder in _SEEDERS.items():
+        if module in sys.modules:
+            seeder(sys.modules[module])
+        elif is_installed(module):
+            _import_hooks.when_imported(module, seeder)
+
+
+def current_seed() -> int | None:
+    """The seed given to the last ``set_seed`` call, or None."""
+    return _seed
+
+
+def jax_key(seed: int | None = None):
+    """A JAX PRNG key from ``seed``, or from the last ``set_seed`` (raw JAX has no global seed)."""
+    if seed is None:
+        if _seed is None:
+            raise ValueError("No seed yet: call book_kit.set_seed(42) first, or pass jax_key(42).")
+        seed = _seed
+    import jax
+
+    return jax.random.key(seed)

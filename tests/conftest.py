@@ -1,0 +1,25 @@
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter (a fresh process is the only honest way to test imports,
+    backend choice and seeding)."""
+    full_env = dict(os.environ)
+    full_env.pop("KERAS_BACKEND", None)
+    full_env.update(env or {})
+    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=full_env, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def py():
+    return run_python
