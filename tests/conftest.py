@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The offline MNIST mirror: CI sets BOOK_KIT_DATA_MIRROR; a checkout beside shared/ finds it too.
+MIRROR = Path(os.environ.get("BOOK_KIT_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
 
 
 def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
