@@ -14,7 +14,15 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access (book_kit.datasets, book_kit.plotting, ...).
 _LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "plotting",
-                 "exercises", "compare", "workbook", "grading"}
+                 "liveplot", "nbrun", "exercises", "compare", "workbook", "grading"}
+
+# Everyday helpers reachable as book_kit.NAME, loaded from their module on first use.
+_LAZY_ATTRS = {
+    "make_blobs": "datasets", "load_mnist": "datasets",
+    "history_frame": "plotting", "plot_history": "plotting", "print_history": "plotting",
+    "plot_blobs": "plotting", "plot_predictions": "plotting", "plot_decision_line": "plotting",
+    "show_digits": "plotting", "LivePlot": "plotting",
+}
 
 __all__ = ["backend", "current_seed", "info", "jax_key", "set_seed", "use_backend", "__version__"]
 
@@ -29,4 +37,6 @@ def info(devices: bool = True):
 def __getattr__(name: str):
     if name in _LAZY_MODULES:
         return importlib.import_module(f"book_kit.{name}")
+    if name in _LAZY_ATTRS:
+        return getattr(importlib.import_module(f"book_kit.{_LAZY_ATTRS[name]}"), name)
     raise AttributeError(f"module 'book_kit' has no attribute {name!r}")

@@ -1,0 +1,116 @@
+"""A training plot that redraws while a model trains, in Jupyter; one plot at the end elsewhere.
+
+``LivePlot`` is for hand-written loops (TensorFlow, PyTorch, JAX): call ``update(step, loss=...)``
+each step. ``keras_callback()`` gives the same for ``model.fit``. Where there is no live display
+(plain Python, nbval, CI: ``BOOK_KIT_STATIC_PLOTS=1`` or ``CI`` set) nothing is redrawn during
+training and a single static plot appears at the end, so stored notebook outputs stay stable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def live_display_available() -> bool:
+    if os.environ.get("BOOK_KIT_STATIC_PLOTS") or os.environ.get("CI"):
+        return False
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    return bool(shell) and type(shell).__name__ == "ZMQInteractiveShell"  # a Jupyter kernel
+
+
+def _in_ipython() -> bool:
+    return "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None
+
+
+class LivePlot:
+    """Collects values per step and keeps one figure up to date.
+
+    ``every_seconds`` limits redraws (drawing costs far more than a training step). Values named
+    ``val_...`` go on the same panel as their training counterpart.
+    """
+
+    def __init__(self, metrics=None, *, every_seconds: float = 0.5, smooth=None, live=None,
+                 xlabel: str = "step"):
+        self.rows: list[tuple[int, str, str, float]] = []
+        self.metrics, self.smooth, self.xlabel = metrics, smooth, xlabel
+        self.every_seconds = every_seconds
+        self.live = live_display_available() if live is None else live
+        self._handle = None
+        self._last_draw = 0.0
+        self.figure = None
+
+    def update(self, step: int, **values) -> None:
+        from book_kit.plotting import to_numpy
+
+        if not values:
+            raise ValueError("update(step, loss=0.3, ...) needs at least one named value.")
+        for name, value in values.items():
+            validation = name.startswith("val_")
+            self.rows.append((int(step), name[4:] if validation else name,
+                              "validation" if validation else "training",
+                              float(to_numpy(value, name))))
+        if self.live and time.monotonic() - self._last_draw >= self.every_seconds:
+            self._draw()
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=["epoch", "metric", "data", "value"])
+
+    def _figure(self):
+        import matplotlib.pyplot as plt
+
+        from book_kit.plotting import plot_history
+
+        fig = plot_history(self.frame(), metrics=self.metrics, smooth=self.smooth,
+                           xlabel=self.xlabel)
+        plt.close(fig)  # shown by us, never a second time by pyplot at the end of the cell
+        return fig
+
+    def _draw(self) -> None:
+        from IPython.display import display
+
+        fig = self._figure()
+        bundle = fig._repr_png_bundle()
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+        self._last_draw = time.monotonic()
+        self.figure = fig
+
+    def close(self):
+        """Final drawing: bring the live figure up to date, or show the one static plot."""
+        if not self.rows:
+            return None
+        if self.live:
+            self._draw()
+            return self.figure
+        self.figure = self._figure()
+        if _in_ipython():
+            from IPython.display import display
+
+            display(self.figure._repr_png_bundle(), raw=True)
+        return self.figure
+
+
+def keras_callback(metrics=None, **kwargs):
+    """A Keras callback that live-plots each epoch's logs. It imports Keras, so call it after
+    choosing the backend."""
+    import keras
+
+    class LivePlotCallback(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.plot = LivePlot(metrics=metrics, xlabel="epoch", **kwargs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs:
+                self.plot.update(epoch + 1, **logs)
+
+        def on_train_end(self, logs=None):
+            self.plot.close()
+
+    return LivePlotCallback()
