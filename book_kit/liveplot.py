@@ -42,7 +42,7 @@ class LivePlot:
         self.figure = None
 
     def update(self, step: int, **values) -> None:
-        from book_kit.plotting import to_numpy
+        from book_kit.arrays import to_numpy
 
         if not values:
             raise ValueError("update(step, loss=0.3, ...) needs at least one named value.")

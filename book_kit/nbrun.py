@@ -7,12 +7,34 @@ executed and compared the same way everywhere.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+
+# Kernels we start write C-level output (TensorFlow's start-up log lines, with timestamps) to
+# their own stderr instead of the notebook: otherwise it lands in stored outputs, in whichever
+# cell happens to be running. Passed through a private IPython profile, the only setting both
+# nbclient and nbval kernels read.
+_KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
+
+
+def kernel_env(base: dict | None = None, *, backend: str | None = None) -> dict:
+    """Environment for a kernel that executes or validates a notebook."""
+    env = dict(os.environ if base is None else base)
+    ipython_dir = Path(tempfile.mkdtemp(prefix="book_kit-ipython-"))
+    profile = ipython_dir / "profile_default"
+    profile.mkdir()
+    (profile / "ipython_kernel_config.py").write_text(_KERNEL_CONFIG)
+    env["IPYTHONDIR"] = str(ipython_dir)
+    env["BOOK_KIT_STATIC_PLOTS"] = "1"  # live plots draw once, at the end: stable outputs
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    if backend:
+        env["KERAS_BACKEND"] = backend
+    return env
 
 
 def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int = 1800,
@@ -33,19 +55,13 @@ def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int
               and "raises-exception" not in c.metadata.get("tags", [])]
     for cell in tagged:
         cell.metadata.setdefault("tags", []).append("raises-exception")
-    env_backup = os.environ.get("KERAS_BACKEND")
-    if backend:
-        os.environ["KERAS_BACKEND"] = backend  # the kernel inherits this process's environment
+    env = kernel_env(backend=backend)
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd or path.parent)}})
-        client.execute()
+        client.execute(env=env)
     finally:
-        if backend:
-            if env_backup is None:
-                os.environ.pop("KERAS_BACKEND", None)
-            else:
-                os.environ["KERAS_BACKEND"] = env_backup
+        shutil.rmtree(env["IPYTHONDIR"], ignore_errors=True)
     for cell in tagged:
         cell.metadata["tags"].remove("raises-exception")
         if not cell.metadata["tags"]:
@@ -74,9 +90,11 @@ def run_nbval(notebook: str | os.PathLike, *, lax: bool = False, backend: str | 
               timeout: float | None = None, extra: list[str] | None = None
               ) -> subprocess.CompletedProcess:
     """Validate a notebook's stored outputs with nbval in a separate pytest process."""
-    run_env = dict(os.environ if env is None else env)
-    if backend:
-        run_env["KERAS_BACKEND"] = backend
-    return subprocess.run(nbval_command(notebook, lax=lax, cell_timeout=cell_timeout, extra=extra),
-                          capture_output=True, text=True, env=run_env,
-                          cwd=str(cwd or Path(notebook).resolve().parent), timeout=timeout)
+    run_env = kernel_env(env, backend=backend)
+    try:
+        return subprocess.run(nbval_command(notebook, lax=lax, cell_timeout=cell_timeout,
+                                            extra=extra),
+                              capture_output=True, text=True, env=run_env,
+                              cwd=str(cwd or Path(notebook).resolve().parent), timeout=timeout)
+    finally:
+        shutil.rmtree(run_env["IPYTHONDIR"], ignore_errors=True)

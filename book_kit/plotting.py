@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from book_kit.arrays import to_numpy
 from book_kit.liveplot import LivePlot, keras_callback  # noqa: F401  (part of this module's API)
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
@@ -78,23 +79,6 @@ class BookFigure(Figure):
 
 def _new_figure(nrows=1, ncols=1, **kwargs):
     return plt.subplots(nrows, ncols, FigureClass=BookFigure, **kwargs)
-
-
-# --- tensors of any framework ----------------------------------------------------------------
-
-def to_numpy(x, name: str = "array") -> np.ndarray:
-    """NumPy array from a NumPy array, list, or TensorFlow / PyTorch / JAX tensor or variable."""
-    if x is None:
-        raise ValueError(f"{name} is None; pass an array or tensor.")
-    module = type(x).__module__.split(".")[0]
-    if module == "torch":
-        x = x.detach().cpu().numpy()
-    elif module in ("tensorflow", "keras") and hasattr(x, "numpy"):
-        x = x.numpy()
-    try:
-        return np.asarray(x)
-    except Exception as e:
-        raise ValueError(f"{name} could not be turned into an array ({type(x).__name__}: {e}).") from None
 
 
 # --- training histories ----------------------------------------------------------------------

@@ -1,7 +1,68 @@
-"""TensorFlow versions of the helpers every framework module has."""
+"""TensorFlow: the chapter's helpers, with the same names as torch.py and jax.py."""
 
+from __future__ import annotations
+
+import numpy as np
 import tensorflow as tf
+
+NAME = "TensorFlow"
+MODES = {"eager": "TF eager", "function": "tf.function", "xla": "tf.function(jit_compile=True)"}
 
 
 def devices() -> list[str]:
     return [f"{d.device_type.lower()}:{i}" for i, d in enumerate(tf.config.list_physical_devices())]
+
+
+def derivatives(fn, x: float) -> tuple[float, float, float]:
+    """f(x), f'(x) and f''(x) with nested GradientTapes (float64). ``fn(x, math)`` gets tf.math."""
+    x = tf.constant(x, dtype=tf.float64)
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = fn(x, tf.math)
+        dy_dx = inner.gradient(y, x)
+    d2y_dx2 = outer.gradient(dy_dx, x)
+    return float(y), float(dy_dx), float(d2y_dx2)
+
+
+# --- the linear classifier of section 3.3.2 --------------------------------------------------
+
+def model(inputs, W, b):
+    return tf.matmul(inputs, W) + b
+
+
+def mean_squared_error(targets, predictions):
+    per_sample_losses = tf.square(targets - predictions)
+    return tf.reduce_mean(per_sample_losses)
+
+
+def training_step(inputs, targets, W, b, learning_rate=0.1):
+    with tf.GradientTape() as tape:
+        predictions = model(inputs, W, b)
+        loss = mean_squared_error(targets, predictions)
+    grad_loss_wrt_W, grad_loss_wrt_b = tape.gradient(loss, [W, b])
+    W.assign_sub(grad_loss_wrt_W * learning_rate)
+    b.assign_sub(grad_loss_wrt_b * learning_rate)
+    return loss
+
+
+class LinearTrainer:
+    """Full-batch training of the linear classifier from given start weights, in one mode."""
+
+    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, mode="eager"):
+        if mode not in MODES:
+            raise ValueError(f"mode is one of {', '.join(MODES)}; got {mode!r}")
+        self.inputs = tf.constant(np.asarray(inputs, dtype="float32"))
+        self.targets = tf.constant(np.asarray(targets, dtype="float32"))
+        self.W = tf.Variable(np.asarray(W0, dtype="float32"))
+        self.b = tf.Variable(np.asarray(b0, dtype="float32"))
+        self.learning_rate = tf.constant(learning_rate, dtype=tf.float32)
+        self._step = {"eager": training_step, "function": tf.function(training_step),
+                      "xla": tf.function(training_step, jit_compile=True)}[mode]
+
+    def step(self) -> float:
+        return float(self._step(self.inputs, self.targets, self.W, self.b, self.learning_rate))
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.W.numpy(), self.b.numpy()

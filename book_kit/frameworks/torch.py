@@ -1,8 +1,68 @@
-"""PyTorch versions of the helpers every framework module has."""
+"""PyTorch: the chapter's helpers, with the same names as tensorflow.py and jax.py."""
 
+from __future__ import annotations
+
+import numpy as np
 import torch
+
+NAME = "PyTorch"
+MODES = {"eager": "torch eager", "compile": "torch.compile"}
 
 
 def devices() -> list[str]:
     gpus = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     return ["cpu:0"] + gpus
+
+
+def derivatives(fn, x: float) -> tuple[float, float, float]:
+    """f(x), f'(x) and f''(x) with torch.autograd.grad (float64). ``fn(x, math)`` gets torch."""
+    x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = fn(x, torch)
+    (dy_dx,) = torch.autograd.grad(y, x, create_graph=True)  # keep the graph: we differentiate again
+    (d2y_dx2,) = torch.autograd.grad(dy_dx, x)
+    return y.item(), dy_dx.item(), d2y_dx2.item()
+
+
+# --- the linear classifier of section 3.4.2 --------------------------------------------------
+
+def model(inputs, W, b):
+    return torch.matmul(inputs, W) + b
+
+
+def mean_squared_error(targets, predictions):
+    per_sample_losses = torch.square(targets - predictions)
+    return torch.mean(per_sample_losses)
+
+
+def training_step(inputs, targets, W, b, learning_rate=0.1):
+    predictions = model(inputs, W, b)
+    loss = mean_squared_error(targets, predictions)
+    loss.backward()
+    grad_loss_wrt_W, grad_loss_wrt_b = W.grad, b.grad
+    with torch.no_grad():
+        # in place with sub_: the `W -= ...` spelling gives wrong losses under torch.compile
+        W.sub_(grad_loss_wrt_W * learning_rate)
+        b.sub_(grad_loss_wrt_b * learning_rate)
+    W.grad = None
+    b.grad = None
+    return loss
+
+
+class LinearTrainer:
+    """Full-batch training of the linear classifier from given start weights, in one mode."""
+
+    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, mode="eager"):
+        if mode not in MODES:
+            raise ValueError(f"mode is one of {', '.join(MODES)}; got {mode!r}")
+        self.inputs = torch.tensor(np.asarray(inputs, dtype="float32"))
+        self.targets = torch.tensor(np.asarray(targets, dtype="float32"))
+        self.W = torch.tensor(np.asarray(W0, dtype="float32"), requires_grad=True)
+        self.b = torch.tensor(np.asarray(b0, dtype="float32"), requires_grad=True)
+        self.learning_rate = learning_rate
+        self._step = training_step if mode == "eager" else torch.compile(training_step)
+
+    def step(self) -> float:
+        return self._step(self.inputs, self.targets, self.W, self.b, self.learning_rate).item()
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.W.detach().numpy().copy(), self.b.detach().numpy().copy()

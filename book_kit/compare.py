@@ -1,0 +1,105 @@
+"""Run one thing in every framework and put the answers side by side.
+
+- ``derivative_table``: f, f' and f'' of one function by GradientTape, autograd and jax.grad.
+- ``step_timings``: the linear classifier's training step, eager and compiled, per framework,
+  with every compiled variant checked against eager (the benchmarks call the same code).
+- ``show_source``: one helper's source in the three framework modules, in three columns.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import statistics
+import time
+
+import numpy as np
+
+from book_kit import frameworks
+from book_kit.exercises import print_table
+
+# (framework module, mode) in the order the chapter introduces them
+STEP_VARIANTS = [("tensorflow", "eager"), ("tensorflow", "function"), ("tensorflow", "xla"),
+                 ("torch", "eager"), ("torch", "compile"), ("jax", "eager"), ("jax", "jit")]
+
+
+def derivative_table(fn, x: float, analytic: tuple[float, float, float], *,
+                     names=frameworks.NAMES, tolerance: float = 1e-6) -> bool:
+    """Print f(x), f'(x), f''(x) from each framework beside the analytic values; return whether
+    every framework agrees within ``tolerance`` (absolute).
+
+    ``fn(x, math)`` is written once; ``math`` is tf.math, torch or jax.numpy, so ``math.sin``
+    means each framework's own sin.
+    """
+    rows, agree = [], True
+    for name in names:
+        module = frameworks.get(name)
+        values = module.derivatives(fn, x)
+        error = max(abs(v - a) for v, a in zip(values, analytic))
+        agree &= error <= tolerance
+        rows.append((module.NAME, *(f"{v:.6f}" for v in values), f"{error:.1e}",
+                     "✔" if error <= tolerance else "✘"))
+    rows.append(("analytic", *(f"{a:.6f}" for a in analytic), "", ""))
+    print_table(["framework", "f(x)", "f'(x)", "f''(x)", "max |error|", ""], rows)
+    return agree
+
+
+def _median_step(trainer, steps: int) -> float:
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        trainer.step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_timings(inputs, targets, W0, b0, *, steps: int = 50, learning_rate: float = 0.1,
+                 check_steps: int = 20, variants=STEP_VARIANTS, rtol: float = 1e-5):
+    """Time each variant of the training step; verify each against its framework's eager run.
+
+    Returns a pandas DataFrame: framework, variant, first call (ms), median step (µs),
+    speed-up vs eager, matches eager. ``matches eager`` compares ``check_steps`` losses and the
+    final weights from the same start (relative tolerance ``rtol``).
+    """
+    import pandas as pd
+
+    rows, eager_runs, eager_median = [], {}, {}
+    for name, mode in variants:
+        module = frameworks.get(name)
+        trainer = module.LinearTrainer(inputs, targets, W0, b0, learning_rate=learning_rate,
+                                       mode=mode)
+        start = time.perf_counter()
+        losses = [trainer.step()]  # the first call pays for tracing / compiling
+        first = time.perf_counter() - start
+        losses += [trainer.step() for _ in range(check_steps - 1)]
+        W, b = trainer.weights()
+        median = _median_step(trainer, steps)
+        if mode == "eager":
+            eager_runs[name], eager_median[name] = (losses, W, b), median
+            matches = True
+        else:
+            ref_losses, ref_W, ref_b = eager_runs[name]
+            matches = (np.allclose(losses, ref_losses, rtol=rtol, atol=1e-7)
+                       and np.allclose(W, ref_W, rtol=rtol, atol=1e-6)
+                       and np.allclose(b, ref_b, rtol=rtol, atol=1e-6))
+        rows.append({"framework": module.NAME, "variant": module.MODES[mode],
+                     "first call (ms)": 1e3 * first, "median step (µs)": 1e6 * median,
+                     "speed-up vs eager": eager_median[name] / median,
+                     "matches eager": bool(matches)})
+    return pd.DataFrame(rows)
+
+
+def show_source(name: str, names=frameworks.NAMES):
+    """The source of ``name`` (e.g. "training_step") in each framework module, side by side."""
+    from IPython.display import HTML
+
+    columns = []
+    for framework in names:
+        module = frameworks.get(framework)
+        if not hasattr(module, name):
+            raise ValueError(f"book_kit.frameworks.{framework} has no {name!r}; try one of "
+                             "model, mean_squared_error, training_step, derivatives.")
+        source = inspect.getsource(getattr(module, name))
+        columns.append(f"<td style='vertical-align:top;text-align:left'><b>{module.NAME}</b>"
+                       f"<pre style='font-size:11px'>{html.escape(source)}</pre></td>")
+    return HTML(f"<table><tr>{''.join(columns)}</tr></table>")
