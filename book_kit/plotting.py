@@ -273,30 +273,38 @@ def _scatter(ax, points, classes):
     ax.legend(loc="upper right", markerscale=2)
 
 
-def plot_blobs(inputs, targets, *, title="Two classes of random points (fig. 3.1)") -> Figure:
+def _figure_and_axes(ax, figsize=(5.5, 4.5)):
+    """Draw on the axes given, or on a new figure of our own."""
+    if ax is not None:
+        return ax.figure, ax
+    return _new_figure(figsize=figsize)
+
+
+def plot_blobs(inputs, targets, *, title="Two classes of random points (fig. 3.1)",
+               ax=None) -> Figure:
     points = _points(inputs)
     classes = _labels(targets, len(points), "targets")
     with style():
-        fig, ax = _new_figure(figsize=(5.5, 4.5))
+        fig, ax = _figure_and_axes(ax)
         _scatter(ax, points, classes)
         ax.set_title(title)
         fig.tight_layout()
     return fig
 
 
-def plot_predictions(inputs, predictions, *, threshold=0.5,
+def plot_predictions(inputs, predictions, *, threshold=0.5, ax=None,
                      title="Predictions: class 1 where the model says > 0.5 (fig. 3.2)") -> Figure:
     points = _points(inputs)
     scores = _labels(predictions, len(points), "predictions")
     with style():
-        fig, ax = _new_figure(figsize=(5.5, 4.5))
+        fig, ax = _figure_and_axes(ax)
         _scatter(ax, points, (scores > threshold).astype(float))
         ax.set_title(title)
         fig.tight_layout()
     return fig
 
 
-def plot_decision_line(inputs, predictions, W, b, *, threshold=0.5,
+def plot_decision_line(inputs, predictions, W, b, *, threshold=0.5, ax=None,
                        title="The decision line w1*x + w2*y + b = 0.5 (fig. 3.3)") -> Figure:
     """Points coloured by predicted class, and the line where the model's output is 0.5."""
     points = _points(inputs)
@@ -309,7 +317,7 @@ def plot_decision_line(inputs, predictions, W, b, *, threshold=0.5,
         raise ValueError(f"b should hold 1 value (shape (1,)); got {bias.size} values.")
     w1, w2, bias = weights[0], weights[1], bias[0]
     with style():
-        fig, ax = _new_figure(figsize=(5.5, 4.5))
+        fig, ax = _figure_and_axes(ax)
         _scatter(ax, points, (scores > threshold).astype(float))
         x = np.linspace(points[:, 0].min() - 0.5, points[:, 0].max() + 0.5, 100)
         if abs(w2) > 1e-12:
@@ -320,6 +328,27 @@ def plot_decision_line(inputs, predictions, W, b, *, threshold=0.5,
         ax.set_ylim(points[:, 1].min() - 0.5, points[:, 1].max() + 0.5)
         ax.legend(loc="upper right", markerscale=2)
         ax.set_title(title)
+        fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(curves: dict, *, title="Loss per training step", ax=None,
+                     xlabel="step") -> Figure:
+    """Several loss curves on one axis, e.g. {"TensorFlow": [...], "PyTorch": [...]}."""
+    if not curves:
+        raise ValueError("No curves: pass a dict of name -> list of losses.")
+    styles = ["-", "--", ":", "-."]
+    with style():
+        fig, ax = _figure_and_axes(ax, figsize=(6.5, 4))
+        for i, (name, values) in enumerate(curves.items()):
+            values = to_numpy(values, f"curve {name!r}").reshape(-1).astype(float)
+            ax.plot(np.arange(1, len(values) + 1), values, styles[i % len(styles)],
+                    color=PALETTE[i % len(PALETTE)], linewidth=2, label=name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("loss")
+        ax.set_title(title)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend(loc="best")
         fig.tight_layout()
     return fig
 
@@ -377,7 +406,7 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
 
 
 __all__ = ["history_frame", "history_summary", "print_history", "plot_history", "plot_blobs",
-           "plot_predictions", "plot_decision_line", "show_digits", "to_numpy", "style",
+           "plot_predictions", "plot_decision_line", "plot_loss_curves", "show_digits", "to_numpy", "style",
            "LivePlot", "keras_callback", "PALETTE"]
 
 use_retina()

@@ -1,0 +1,96 @@
+"""An interactive explorer for the linear classifier: pick a framework, a learning rate and a
+number of steps; it re-trains from the same start and redraws the decision line and loss curve.
+
+The state lives in ordinary attributes (``framework``, ``learning_rate``, ``steps`` widgets and
+``result``), so a notebook cell can set values, call ``run()`` and print ``summary()``: that is what
+nbval checks, while the widget's own output (which changes with every redraw) is not compared.
+Without a live display (nbval, CI) it trains but does not draw: drawing into an ``Output`` widget
+with no browser attached made nbclient wait for its cell timeout on about half the runs here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from book_kit import frameworks
+from book_kit.liveplot import live_display_available
+
+FRAMEWORK_CHOICES = {"TensorFlow": "tensorflow", "PyTorch": "torch", "JAX": "jax"}
+
+
+class LinearClassifierExplorer:
+    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, steps=40,
+                 framework="TensorFlow"):
+        import ipywidgets as widgets
+
+        self.inputs = np.asarray(inputs, dtype="float32")
+        self.targets = np.asarray(targets, dtype="float32")
+        self.W0 = np.asarray(W0, dtype="float32")
+        self.b0 = np.asarray(b0, dtype="float32")
+        self.framework = widgets.Dropdown(options=list(FRAMEWORK_CHOICES), value=framework,
+                                          description="framework")
+        self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=0.3,
+                                                    step=0.05, description="learning rate",
+                                                    readout_format=".3f", continuous_update=False)
+        self.steps = widgets.IntSlider(value=steps, min=1, max=200, description="steps",
+                                       continuous_update=False)
+        self.output = widgets.Output()
+        for control in (self.framework, self.learning_rate, self.steps):
+            control.observe(lambda change: self.run(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.framework, self.learning_rate, self.steps]),
+                                    self.output])
+        self.result: dict = {}
+        self.run()
+
+    def train(self) -> dict:
+        """Train from the fixed start with the current settings (eager: no compile delay)."""
+        module = frameworks.get(FRAMEWORK_CHOICES[self.framework.value])
+        trainer = module.LinearTrainer(self.inputs, self.targets, self.W0, self.b0,
+                                       learning_rate=float(self.learning_rate.value), mode="eager")
+        losses = [trainer.step() for _ in range(int(self.steps.value))]
+        W, b = trainer.weights()
+        return {"framework": self.framework.value, "learning_rate": float(self.learning_rate.value),
+                "steps": int(self.steps.value), "losses": losses, "W": W, "b": b}
+
+    def run(self) -> dict:
+        self.result = self.train()
+        if live_display_available():  # no browser to draw for (nbval, CI): just train
+            self.draw()
+        return self.result
+
+    def draw(self):
+        """Redraw the decision line and loss curve into the widget's output area."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        from book_kit import plotting
+
+        result = self.result
+        predictions = self.inputs @ result["W"] + result["b"]
+        with plotting.style():
+            fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+            with np.errstate(all="ignore"):
+                if np.all(np.isfinite(predictions)):
+                    plotting.plot_decision_line(self.inputs, predictions, result["W"], result["b"],
+                                                ax=left, title="decision line")
+                else:
+                    left.set_title("training diverged: lower the learning rate")
+            plotting.plot_loss_curves({result["framework"]: result["losses"]}, ax=right,
+                                      title=f"loss, learning rate {result['learning_rate']:.3f}")
+            fig.tight_layout()
+        plt.close(fig)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(fig)
+        return fig
+
+    def summary(self) -> str:
+        r = self.result
+        numbers = lambda a: "[" + ", ".join(f"{v:.4f}" for v in a.ravel()) + "]"  # noqa: E731
+        return (f"{r['framework']}: learning rate {r['learning_rate']:.3f}, {r['steps']} steps, "
+                f"final loss {r['losses'][-1]:.4f}, W = {numbers(r['W'])}, b = {numbers(r['b'])}")
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
