@@ -48,6 +48,47 @@ def _data(args) -> int:
     return 1 if bad else 0
 
 
+def _student(args) -> int:
+    from pathlib import Path
+
+    from book_kit import workbook
+
+    chapters = [Path(c) for c in args.chapters] or sorted(Path("chapters").glob("*.ipynb"))
+    if not chapters:
+        raise ValueError("no chapter notebooks given, and none in ./chapters")
+    missing = [str(c) for c in chapters if not c.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no such chapter notebook: {', '.join(missing)}")
+    if args.check:
+        stale = [str(Path(args.out) / c.name) for c in chapters
+                 if not (Path(args.out) / c.name).is_file()
+                 or (Path(args.out) / c.name).read_text(encoding="utf-8") != workbook.workbook_text(c)]
+        for path in stale:
+            print(f"out of date: {path} (run: book-kit student --out {args.out})")
+        return 1 if stale else 0
+    for path, changed in workbook.write_workbooks(chapters, Path(args.out)):
+        print(f"{'wrote' if changed else 'up to date'}: {path}")
+    return 0
+
+
+def _grade(args) -> int:
+    from pathlib import Path
+
+    from book_kit import grading
+
+    settings = grading.Settings(timeout=args.timeout, memory_mb=args.memory_mb or None,
+                                jobs=args.jobs)
+    try:
+        rows = grading.grade(Path(args.chapter), [Path(s) for s in args.submissions],
+                             Path(args.out), settings, progress=not args.quiet)
+    except grading.UsageError as e:
+        print(f"book-kit grade: {e}", file=sys.stderr)
+        return 2
+    print(grading.summary_table(rows))
+    print(f"\ngradebook: {Path(args.out) / 'gradebook.csv'} and {Path(args.out) / 'gradebook.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="book-kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="data sets (default: all)")
     p.add_argument("--timeout", type=float, default=60, help="seconds without data before giving up")
     p.set_defaults(func=_data)
+
+    p = sub.add_parser("student", help="make student workbooks from chapter notebooks")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: chapters/*.ipynb")
+    p.add_argument("--out", default="notebooks", help="folder for the workbooks (notebooks/)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if a workbook is out of date")
+    p.set_defaults(func=_student)
+
+    p = sub.add_parser("grade", help="grade submitted workbooks with nbval")
+    p.add_argument("--chapter", required=True, help="the chapter notebook (with solutions)")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    p.add_argument("--out", required=True, help="folder for gradebook.csv and gradebook.html")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (60)")
+    p.add_argument("--memory-mb", type=int, default=8192,
+                   help="address-space limit of each kernel in MB (8192; 0: none)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_grade)
     return parser
 
 

@@ -72,12 +72,14 @@ class LivePlot:
     def _draw(self) -> None:
         from IPython.display import display
 
+        from book_kit.plotting import png_bundle
+
         fig = self._figure()
-        bundle = fig._repr_png_bundle()
+        bundle, metadata = png_bundle(fig)
         if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
+            self._handle = display(bundle, raw=True, metadata=metadata, display_id=True)
         else:
-            self._handle.update(bundle, raw=True)
+            self._handle.update(bundle, raw=True, metadata=metadata)
         self._last_draw = time.monotonic()
         self.figure = fig
 
@@ -92,7 +94,10 @@ class LivePlot:
         if _in_ipython():
             from IPython.display import display
 
-            display(self.figure._repr_png_bundle(), raw=True)
+            from book_kit.plotting import png_bundle
+
+            bundle, metadata = png_bundle(self.figure)
+            display(bundle, raw=True, metadata=metadata)
         return self.figure
 
 

@@ -54,27 +54,28 @@ def use_retina() -> None:
         set_matplotlib_formats("retina")
 
 
-class BookFigure(Figure):
-    """A Figure that shows exactly once in Jupyter, whether or not it is the cell's last value.
+def png_bundle(fig) -> tuple[dict, dict]:
+    """A sharp (retina) PNG of a figure, as a Jupyter display bundle and its metadata."""
+    from IPython.core.pylabtools import retina_figure
 
-    pyplot already shows every open figure at the end of a cell; returning one as the cell's value
-    would show it a second time, with a stray ``<Figure size ...>`` text. So a figure still open in
-    pyplot displays nothing by itself, and a closed one displays as a PNG.
+    png, size = retina_figure(fig)
+    return {"image/png": png}, {"image/png": size}
+
+
+class BookFigure(Figure):
+    """A Figure that shows exactly once in Jupyter: as a cell's last value, through plt.show(),
+    or at the end of the cell when it was only assigned (``fig = plot_history(h)``).
+
+    Displaying it also closes it in pyplot, so pyplot's end-of-cell display does not show it a
+    second time (with a stray ``<Figure size ...>`` text).
     """
 
     def _ipython_display_(self):
-        if plt.fignum_exists(self.number):
-            return
         from IPython.display import display
 
-        display(self._repr_png_bundle(), raw=True)
-
-    def _repr_png_bundle(self):
-        import io
-
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return {"image/png": buffer.getvalue()}
+        bundle, metadata = png_bundle(self)
+        display(bundle, raw=True, metadata=metadata)
+        plt.close(self)
 
 
 def _new_figure(nrows=1, ncols=1, **kwargs):

@@ -252,3 +252,24 @@ def test_live_plot_without_display_draws_once_at_the_end():
     _save(fig, "live_plot_final")
     with pytest.raises(ValueError, match="at least one named value"):
         live.update(31)
+
+
+def test_in_jupyter_each_figure_shows_exactly_once(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    setup = ("import matplotlib.pyplot as plt, numpy as np\nfrom book_kit import plotting\n"
+             "h = {'loss': [1.0, 0.5, 0.25]}")
+    cells = [setup,
+             "plotting.plot_history(h)",                     # the cell's value
+             "fig = plotting.plot_history(h)",               # only assigned
+             "plotting.plot_history(h)\nplt.show()",         # the book's habit
+             "fig = plotting.plot_history(h)\nfig"]          # assigned, then the value
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    for cell in nb.cells[1:]:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        texts = [o for o in cell.outputs if "text/plain" in o.get("data", {})]
+        assert len(images) == 1, (cell.source, cell.outputs)
+        assert not texts, f"stray text repr in {cell.source!r}"
