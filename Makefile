@@ -27,4 +27,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/toolkit.py
+	$(BIN)/python benchmarks/run.py

@@ -89,6 +89,18 @@ def _grade(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+    if not script.is_file():
+        raise FileNotFoundError("book-kit bench runs benchmarks/run.py from a checkout of the "
+                                "book_kit repository; none was found beside this installation.")
+    extra = ["--quick"] if args.quick else []
+    return subprocess.call([sys.executable, str(script), *extra, *(["--out", args.out] if args.out else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="book-kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -120,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address-space limit of each kernel in MB (8192; 0: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("bench", help="measure the chapter's performance claims (benchmarks/RESULTS.md)")
+    p.add_argument("--quick", action="store_true", help="small sizes, no notebooks: a smoke run")
+    p.add_argument("--out", default=None, help="folder for RESULTS.md (default benchmarks/)")
+    p.set_defaults(func=_bench)
     return parser
 
 
