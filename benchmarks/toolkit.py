@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 FRAMEWORKS = ("tensorflow", "torch", "jax", "keras")
 

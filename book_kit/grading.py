@@ -21,7 +21,6 @@ import concurrent.futures
 import copy
 import csv
 import dataclasses
-import hashlib
 import html
 import json
 import os
@@ -413,6 +412,3 @@ td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;max-width:28em}}
 {''.join(body)}</table><ul>{legend}</ul></body></html>
 """, encoding="utf-8")
 
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -4,7 +4,6 @@ so a submission takes seconds) and once on a real chapter."""
 import csv
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time

@@ -1,7 +1,6 @@
 """The harness really compares stored outputs: the example passes, a changed output fails."""
 
 import json
-import shutil
 
 from book_kit import nbrun
 from conftest import ROOT
