@@ -10,8 +10,13 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# The browser test drives Debian's Chromium (tests/test_browser.py); `make test` installs it when
+# missing, with apt-get (as root, or through sudo). Playwright only drives it: no browser download.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install lab test bench
+.PHONY: install lab test bench chromium
 
 install: $(STAMP)
 
@@ -23,8 +28,16 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "Install Chromium (the browser test needs it), or \
+	point CHROMIUM=/path/to/chromium at one: this system has no apt-get."; exit 1; }
+	$(APT) install -y --quiet chromium chromium-driver || \
+	  { $(APT) update --quiet && $(APT) install -y --quiet chromium chromium-driver; }
+
+test: $(STAMP) $(CHROMIUM)
+	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -21,7 +21,7 @@ _LAZY_ATTRS = {
     "make_blobs": "datasets", "load_mnist": "datasets",
     "history_frame": "plotting", "plot_history": "plotting", "print_history": "plotting",
     "plot_blobs": "plotting", "plot_predictions": "plotting", "plot_decision_line": "plotting",
-    "show_digits": "plotting", "LivePlot": "plotting",
+    "plot_loss_curves": "plotting", "show_digits": "plotting", "LivePlot": "plotting",
 }
 
 __all__ = ["backend", "current_seed", "info", "jax_key", "set_seed", "use_backend", "__version__"]

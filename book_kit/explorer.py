@@ -16,6 +16,7 @@ from book_kit import frameworks
 from book_kit.liveplot import live_display_available
 
 FRAMEWORK_CHOICES = {"TensorFlow": "tensorflow", "PyTorch": "torch", "JAX": "jax"}
+LABEL_STYLE = {"description_width": "initial"}  # labels in full ("learning rate", not "learning r...")
 
 
 class LinearClassifierExplorer:
@@ -28,12 +29,13 @@ class LinearClassifierExplorer:
         self.W0 = np.asarray(W0, dtype="float32")
         self.b0 = np.asarray(b0, dtype="float32")
         self.framework = widgets.Dropdown(options=list(FRAMEWORK_CHOICES), value=framework,
-                                          description="framework")
+                                          description="framework", style=LABEL_STYLE)
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=0.3,
                                                     step=0.05, description="learning rate",
-                                                    readout_format=".3f", continuous_update=False)
+                                                    readout_format=".3f", continuous_update=False,
+                                                    style=LABEL_STYLE)
         self.steps = widgets.IntSlider(value=steps, min=1, max=200, description="steps",
-                                       continuous_update=False)
+                                       continuous_update=False, style=LABEL_STYLE)
         self.output = widgets.Output()
         for control in (self.framework, self.learning_rate, self.steps):
             control.observe(lambda change: self.run(), names="value")

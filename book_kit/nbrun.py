@@ -49,12 +49,6 @@ def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    # A cell nbval expects to raise must not stop nbclient either. nbclient reads a tag, nbval the
-    # comment (and warns when it sees both), so the tag is there only while executing.
-    tagged = [c for c in nb.cells if c.cell_type == "code" and "NBVAL_RAISES_EXCEPTION" in c.source
-              and "raises-exception" not in c.metadata.get("tags", [])]
-    for cell in tagged:
-        cell.metadata.setdefault("tags", []).append("raises-exception")
     env = kernel_env(backend=backend)
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -62,10 +56,6 @@ def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int
         client.execute(env=env)
     finally:
         shutil.rmtree(env["IPYTHONDIR"], ignore_errors=True)
-    for cell in tagged:
-        cell.metadata["tags"].remove("raises-exception")
-        if not cell.metadata["tags"]:
-            del cell.metadata["tags"]
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".ipynb", delete=False,
                                      encoding="utf-8") as tmp:
         nbformat.write(nb, tmp)

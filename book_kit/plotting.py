@@ -359,8 +359,11 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
     pixels = to_numpy(images, "images")
     if pixels.ndim == 2 and pixels.shape[1] == 784:
         pixels = pixels.reshape(-1, 28, 28)
+    if pixels.ndim == 4 and pixels.shape[-1] == 1:  # channels-last, as image layers return them
+        pixels = pixels[..., 0]
     if pixels.ndim != 3:
-        raise ValueError(f"images should have shape (n, 28, 28) or (n, 784); got {pixels.shape}.")
+        raise ValueError("images should have shape (n, 28, 28), (n, 28, 28, 1) or (n, 784); "
+                         f"got {pixels.shape}.")
     truth = to_numpy(labels, "labels")
     if truth.ndim == 2 and truth.shape[1] > 1:  # one-hot
         truth = truth.argmax(axis=1)

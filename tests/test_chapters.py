@@ -29,3 +29,18 @@ def test_there_are_chapters():
 def test_chapter_passes_strict_nbval(notebook, backend):
     result = nbrun.run_nbval(notebook, backend=backend, cell_timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_expected_exceptions_do_not_stop_run_all(notebook):
+    """JupyterLab's Run All stops at the first error unless the cell is tagged raises-exception
+    (nbval and nbclient read that tag too); the NBVAL_RAISES_EXCEPTION comment only tells nbval."""
+    cells = json.loads(notebook.read_text())["cells"]
+    commented = [c.get("id") for c in cells if c["cell_type"] == "code"
+                 and "NBVAL_RAISES_EXCEPTION" in "".join(c["source"])]
+    assert not commented, f"tag these cells raises-exception instead of the comment: {commented}"
+    for cell in cells:
+        errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+        tagged = "raises-exception" in cell.get("metadata", {}).get("tags", [])
+        assert bool(errors) == tagged, f"cell {cell.get('id')}: error stored {bool(errors)}, " \
+                                       f"tagged raises-exception {tagged}"

@@ -242,6 +242,13 @@ def test_show_digits_marks_mistakes():
     _save(fig, "mnist_digits_mistakes")
 
 
+def test_show_digits_takes_channels_last_images_as_image_layers_return_them():
+    (x, y), _ = datasets.load_mnist()
+    fig = plotting.show_digits(x[:4, :, :, None] / 255, y[:4])
+    shown = fig.axes[2].images[0].get_array()
+    assert shown.shape == (28, 28) and np.allclose(shown, x[2] / 255)
+
+
 def test_live_plot_without_display_draws_once_at_the_end():
     live = plotting.LivePlot(live=False)
     for step in range(1, 31):

@@ -1,0 +1,291 @@
+"""End to end: JupyterLab serves the chapter notebooks, headless Chromium runs them through the UI.
+
+nbval runs kernels; this runs what a student sees. JupyterLab serves copies of the chapters (a run
+in the UI rewrites a notebook's outputs and JupyterLab autosaves: the committed chapters must not
+change), Chromium opens each one, clicks Run > Run All Cells and waits for every cell to finish.
+Then: no error or stderr output anywhere in the page, as many figures as the committed chapter
+stores, the saved notebook has every code cell executed, and in ch03_2 the explorer widget
+redraws its plot when a slider moves. Screenshots go to test-artifacts/browser/.
+
+Chromium comes from Debian (`make test` installs it); Playwright only drives it, no browser download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import MIRROR, ROOT
+
+CHROMIUM = os.environ.get("BOOK_KIT_CHROMIUM", "/usr/bin/chromium")
+# The flags that work offline here: without the background-networking ones Chromium keeps
+# trying Google's hosts, and the closed network refuses each attempt.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+NOTEBOOK_TIMEOUT = float(os.environ.get("BOOK_KIT_BROWSER_TIMEOUT", 300))
+EXPLORER_NOTEBOOK = "ch03_2_linear_classifier.ipynb"
+
+# JupyterLab settings for the test only: render every cell (JupyterLab 4 otherwise keeps only the
+# cells near the viewport in the page) and no "Jupyter news?" pop-up over the screenshots.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+
+# One JavaScript probe of the notebook in view: prompts, outputs, figures, kernel status.
+PAGE_STATE = """() => {
+  const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  if (!nb) return null;
+  const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+      .map(e => e.textContent.trim());
+  // JupyterLab renders errors and stderr alike; keyed by cell index (every cell is rendered)
+  const stderr = [...nb.querySelectorAll('.jp-Cell')].flatMap((cell, index) =>
+      [...cell.querySelectorAll(
+          '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(e => [index, e.textContent.slice(0, 2000)]));
+  const images = [...nb.querySelectorAll('.jp-OutputArea-output img')]
+      .filter(img => !img.closest('.jupyter-widgets'));
+  const indicator = document.querySelector(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+  return {prompts, stderr, images: images.length,
+          kernel: indicator ? indicator.getAttribute('data-status') : null};
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stored_figures(notebook: Path) -> int:
+    nb = nbformat.read(notebook, as_version=4)
+    return sum("image/png" in output.get("data", {})
+               for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1, a random port and token, serving cleared copies of the chapters."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
+                    "(apt-get install chromium chromium-driver).")
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "served"
+    root.mkdir()
+    for chapter in CHAPTERS:
+        nb = nbformat.read(chapter, as_version=4)
+        for cell in nb.cells:  # the page must show this run's outputs, not the stored ones
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(nb, root / chapter.name)
+    settings = home / "settings"
+    for name, values in LAB_SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
+    for name in ("CI", "BOOK_KIT_STATIC_PLOTS", "KERAS_BACKEND"):  # a browser IS a live display
+        env.pop(name, None)
+    if MIRROR.is_dir():  # MNIST for the kernels, offline
+        env.setdefault("BOOK_KIT_DATA_MIRROR", str(MIRROR))
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               f"--LabApp.user_settings_dir={settings}",
+               f"--LabApp.workspaces_dir={home / 'workspaces'}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log_path = home / "jupyterlab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.3)
+        yield {"base": base, "token": token, "root": root, "log": log_path}
+    finally:
+        _shut_down(server, base, token, log_path)
+
+
+def _shut_down(server, base, token, log_path):
+    """The clean way, as File > Shut Down does: POST /api/shutdown, then wait for the exit."""
+    if server.poll() is None:
+        request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            server.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            server.kill()
+            server.wait()
+            raise AssertionError("JupyterLab did not shut down cleanly:\n"
+                                 + log_path.read_text()[-3000:])
+    assert server.returncode == 0, log_path.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright import sync_api  # a dev dependency: `make test` installs it
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000})
+        yield context
+        context.close()
+
+
+def _kernel_state(lab, name: str) -> str | None:
+    """The execution state of the kernel the server runs for this notebook (None: no kernel)."""
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
+        sessions = json.load(r)
+    states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == name]
+    return states[0] if states else None
+
+
+def _shut_down_kernel(lab, name: str) -> None:
+    """Free the notebook's kernel (a loaded framework holds a GB or more) once it is checked."""
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
+        sessions = [s for s in json.load(r) if s.get("path") == name]
+    for session in sessions:
+        request = urllib.request.Request(
+            f"{lab['base']}/api/sessions/{session['id']}?token={lab['token']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30)
+
+
+def _open_with_kernel(page, lab, name: str) -> None:
+    """Open the notebook and wait for its kernel, answering "Select Kernel" as a student would."""
+    # a workspace of its own: JupyterLab would otherwise reopen the notebooks opened before
+    workspace = Path(name).stem
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell",
+                           timeout=120_000)
+    deadline = time.time() + 120
+    while _kernel_state(lab, name) != "idle":
+        dialog = page.locator(".jp-Dialog").filter(has_text="Select Kernel")
+        if dialog.count():
+            dialog.locator(".jp-mod-accept").click()
+        if time.time() > deadline:
+            pytest.fail(f"{name}: no idle kernel after 120 s (state {_kernel_state(lab, name)})")
+        time.sleep(0.5)
+
+
+def _expected_errors(chapter: Path) -> set[int]:
+    """Cells that fail on purpose (tagged raises-exception: Run All goes on after them)."""
+    nb = nbformat.read(chapter, as_version=4)
+    return {i for i, cell in enumerate(nb.cells) if "raises-exception" in cell.metadata.get("tags", [])}
+
+
+def _run_all_cells(page, lab, chapter: Path) -> dict:
+    name, expected_errors = chapter.name, _expected_errors(chapter)
+    _open_with_kernel(page, lab, name)
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    deadline, state = time.time() + NOTEBOOK_TIMEOUT, None
+    while time.time() < deadline:
+        time.sleep(1)
+        state = page.evaluate(PAGE_STATE)
+        state["stderr"] = [text for index, text in state["stderr"] if index not in expected_errors]
+        if state["stderr"]:  # an error stops Run All: report it at once
+            break
+        if all(p[1:-2].isdigit() for p in state["prompts"]) and _kernel_state(lab, name) == "idle":
+            break
+    else:
+        page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-timeout.png"))
+        pending = sum(not p[1:-2].isdigit() for p in state["prompts"])
+        pytest.fail(f"{name}: {pending} cells still not run after {NOTEBOOK_TIMEOUT:.0f} s")
+    return state
+
+
+def _saved_notebook(page, lab, name: str):
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-current.jp-mod-dirty')",
+                           timeout=30_000)
+    return nbformat.read(lab["root"] / name, as_version=4)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    console_errors = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        started = time.time()
+        state = _run_all_cells(page, lab, chapter)
+        seconds = time.time() - started
+        if state["stderr"]:
+            page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-error.png"))
+        assert not state["stderr"], f"{chapter.name} shows error/stderr output:\n" + \
+            "\n---\n".join(state["stderr"])
+        assert state["images"] == _stored_figures(chapter), \
+            f"{chapter.name}: {state['images']} figures in the page, the chapter stores " \
+            f"{_stored_figures(chapter)}"
+
+        saved = _saved_notebook(page, lab, chapter.name)
+        code = [c for c in saved.cells if c.cell_type == "code"]
+        assert all(c.execution_count for c in code), "cells the UI did not run"
+        failed = [i for i, c in enumerate(saved.cells) if c.cell_type == "code"
+                  and any(o.output_type == "error" for o in c.outputs)]
+        assert set(failed) == _expected_errors(chapter), f"cells with an error: {failed}"
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+
+        if chapter.name == EXPLORER_NOTEBOOK:
+            _check_explorer(page, chapter)
+        else:  # the last figure (or the last cell), as a student would scroll to it
+            target = ".jp-OutputArea-output img" if state["images"] else ".jp-Notebook .jp-Cell"
+            page.locator(target).last.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}.png"))
+        print(f"{chapter.name}: ran in {seconds:.0f} s in the browser, {state['images']} figures")
+        # JupyterLab logs to the console too; only its errors count, and none is expected
+        assert not console_errors, console_errors
+    finally:
+        page.close()
+        _shut_down_kernel(lab, chapter.name)
+
+
+def _check_explorer(page, chapter):
+    """The explorer rendered as a widget, and moving its slider redraws its plot."""
+    explorer = page.locator(".jupyter-widgets.widget-vbox").filter(has_text="learning rate").first
+    explorer.scroll_into_view_if_needed()
+    plot = explorer.locator("img")
+    plot.wait_for(timeout=60_000)
+    before = plot.get_attribute("src")
+    steps = explorer.locator(".widget-slider").filter(has_text="steps")
+    readout = steps.locator(".widget-readout")
+    old_steps = readout.inner_text()
+    box = steps.locator(".noUi-target").bounding_box()
+    # a click on the track moves the handle there: 60 % of the way, 120 steps or so
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    page.wait_for_function("([el, old]) => el.textContent.trim() !== old",
+                           arg=[readout.element_handle(), old_steps], timeout=10_000)
+    # the redraw replaces the image element: look it up afresh each time
+    page.wait_for_function("([box, old]) => { const img = box.querySelector('img');"
+                           " return img && img.getAttribute('src') !== old; }",
+                           arg=[explorer.element_handle(), before], timeout=60_000)
+    new_steps = readout.inner_text()
+    assert new_steps != old_steps and plot.get_attribute("src") != before
+    page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-explorer.png"))
+    print(f"explorer: steps {old_steps} -> {new_steps}, plot redrawn")
