@@ -1,7 +1,16 @@
 import subprocess
 import sys
 
+import pytest
+
 from book_kit import sysinfo as info_module
+
+
+@pytest.fixture
+def keras_not_loaded(monkeypatch):
+    """info() reports the backend of a Keras already imported in this process (another test in
+    the same pytest worker may have imported it); these tests are about the environment instead."""
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
 
 
 def test_cli_info_reports_versions_backend_and_devices():
@@ -23,7 +32,7 @@ def test_installed_versions_match_the_pins():
     assert not [w for w in report.warnings if "tested with" in w], report.warnings
 
 
-def test_warns_about_legacy_keras_and_bad_backend(monkeypatch):
+def test_warns_about_legacy_keras_and_bad_backend(monkeypatch, keras_not_loaded):
     real = info_module.installed_version
     monkeypatch.setattr(info_module, "installed_version",
                         lambda *d: "2.17.0" if d[0] == "tf-keras" else real(*d))
@@ -36,7 +45,7 @@ def test_warns_about_legacy_keras_and_bad_backend(monkeypatch):
     assert "KERAS_BACKEND is not valid" in text and "use 'torch'" in text
 
 
-def test_warns_when_chosen_backend_is_missing(monkeypatch):
+def test_warns_when_chosen_backend_is_missing(monkeypatch, keras_not_loaded):
     real = info_module.installed_version
     monkeypatch.setattr(info_module, "installed_version",
                         lambda *d: None if d[0] == "torch" else real(*d))
