@@ -410,7 +410,7 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
 
 
 __all__ = ["history_frame", "history_summary", "print_history", "plot_history", "plot_blobs",
-           "plot_predictions", "plot_decision_line", "plot_loss_curves", "show_digits", "to_numpy", "style",
-           "LivePlot", "keras_callback", "PALETTE"]
+           "plot_predictions", "plot_decision_line", "plot_loss_curves", "show_digits", "to_numpy",
+           "style", "LivePlot", "keras_callback", "PALETTE"]
 
 use_retina()

@@ -1,4 +1,3 @@
-
 import pytest
 
 from book_kit import backends

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import MIRROR, ROOT
+from conftest import MIRROR, ROOT, free_port
 
 CHROMIUM = os.environ.get("BOOK_KIT_CHROMIUM", "/usr/bin/chromium")
 # The flags that work offline here: without the background-networking ones Chromium keeps
@@ -45,7 +43,7 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
 }
 
-# One JavaScript probe of the notebook in view: prompts, outputs, figures, kernel status.
+# One JavaScript probe of the notebook in view: prompts, error/stderr outputs, figures.
 PAGE_STATE = """() => {
   const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
   if (!nb) return null;
@@ -58,17 +56,8 @@ PAGE_STATE = """() => {
       .map(e => [index, e.textContent.slice(0, 2000)]));
   const images = [...nb.querySelectorAll('.jp-OutputArea-output img')]
       .filter(img => !img.closest('.jupyter-widgets'));
-  const indicator = document.querySelector(
-      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
-  return {prompts, stderr, images: images.length,
-          kernel: indicator ? indicator.getAttribute('data-status') : null};
+  return {prompts, stderr, images: images.length};
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stored_figures(notebook: Path) -> int:
@@ -97,7 +86,7 @@ def lab(tmp_path_factory):
         path = settings / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
     for name in ("CI", "BOOK_KIT_STATIC_PLOTS", "KERAS_BACKEND"):  # a browser IS a live display
@@ -125,7 +114,7 @@ def lab(tmp_path_factory):
                 if server.poll() is not None or time.time() > deadline:
                     pytest.fail("JupyterLab did not start:\n" + log_path.read_text()[-3000:])
                 time.sleep(0.3)
-        yield {"base": base, "token": token, "root": root, "log": log_path}
+        yield {"base": base, "token": token, "root": root}
     finally:
         _shut_down(server, base, token, log_path)
 
@@ -157,19 +146,21 @@ def browser(tmp_path_factory):
         context.close()
 
 
+def _sessions(lab, name: str) -> list[dict]:
+    """The server's sessions (notebook + kernel) for this notebook."""
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
+        return [s for s in json.load(r) if s.get("path") == name]
+
+
 def _kernel_state(lab, name: str) -> str | None:
     """The execution state of the kernel the server runs for this notebook (None: no kernel)."""
-    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
-        sessions = json.load(r)
-    states = [s["kernel"]["execution_state"] for s in sessions if s.get("path") == name]
+    states = [s["kernel"]["execution_state"] for s in _sessions(lab, name)]
     return states[0] if states else None
 
 
 def _shut_down_kernel(lab, name: str) -> None:
     """Free the notebook's kernel (a loaded framework holds a GB or more) once it is checked."""
-    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
-        sessions = [s for s in json.load(r) if s.get("path") == name]
-    for session in sessions:
+    for session in _sessions(lab, name):
         request = urllib.request.Request(
             f"{lab['base']}/api/sessions/{session['id']}?token={lab['token']}", method="DELETE")
         urllib.request.urlopen(request, timeout=30)
