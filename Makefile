@@ -16,7 +16,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install lab test bench chromium
+.PHONY: install lab test quick bench chromium
 
 install: $(STAMP)
 
@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
 	touch $@
 
+# OMP_WAIT_POLICY: PyTorch's idle threads sleep instead of spinning, so a notebook does not slow
+# to a crawl while the laptop does something else (book_kit/nbrun.py thread_settings).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
 
 chromium: $(CHROMIUM)
 
@@ -37,7 +39,11 @@ $(CHROMIUM):
 	  { $(APT) update --quiet && $(APT) install -y --quiet chromium chromium-driver; }
 
 test: $(STAMP) $(CHROMIUM)
-	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The development loop: everything but notebook runs, training and the browser (about a minute).
+quick: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -1,7 +1,8 @@
 """Regenerate benchmarks/RESULTS.md and benchmarks/step_times.png on this machine.
 
     python benchmarks/run.py            # everything (about 10-15 minutes on 2 cores)
-    python benchmarks/run.py --quick    # small sizes, 1 epoch, no notebooks (a smoke run)
+    python benchmarks/run.py --quick    # one small size, 1 epoch of 6,000 digits on JAX, no
+                                        # notebooks (a smoke run of this command)
 
 Every figure is measured in this one run: medians over repeated steps, ratios between variants
 measured side by side. The training step timed is the chapter's linear classifier, through
@@ -27,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import report  # noqa: E402  (benchmarks/report.py: the sections of RESULTS.md)
 import toolkit  # noqa: E402  (benchmarks/toolkit.py: import time and MNIST load)
 
 MNIST_FIT = """
@@ -35,8 +37,8 @@ book_kit.use_backend({backend!r}); book_kit.set_seed(0)
 import keras
 from keras import layers
 (x, y), (xt, yt) = book_kit.load_mnist()
-x = x.reshape(60000, 784).astype("float32") / 255; xt = xt.reshape(10000, 784).astype("float32") / 255
-y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
+x = x.reshape(60000, 784).astype("float32")[:{samples}] / 255; xt = xt.reshape(10000, 784).astype("float32") / 255
+y, yt = keras.utils.to_categorical(y[:{samples}], 10), keras.utils.to_categorical(yt, 10)
 model = keras.Sequential([keras.Input((784,)), layers.Dense(256, activation="relu"), layers.Dropout(0.4),
                           layers.Dense(128, activation="relu"), layers.Dropout(0.3),
                           layers.Dense(10, activation="softmax")])
@@ -122,11 +124,15 @@ def framework_steps(sizes) -> list[dict]:
     return rows
 
 
-def keras_backends(epochs: int) -> list[dict]:
+def keras_backends(epochs: int, samples: int = 60_000,
+                   backends=("jax", "tensorflow", "torch")) -> list[dict]:
+    from book_kit import nbrun
+
     rows = []
-    for backend in ("jax", "tensorflow", "torch"):
-        out = subprocess.run([sys.executable, "-c", MNIST_FIT.format(backend=backend, epochs=epochs)],
-                             capture_output=True, text=True, timeout=1800)
+    for backend in backends:
+        code = MNIST_FIT.format(backend=backend, epochs=epochs, samples=samples)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=1800, env=dict(os.environ, **nbrun.thread_settings()))
         if out.returncode != 0:
             rows.append({"backend": backend, "error": out.stderr.strip().splitlines()[-1]})
             continue
@@ -257,8 +263,8 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
             lines.append(f"| {r['backend']} | {r['first_epoch_s']:.2f} | {r['epoch_s']:.2f} | "
                          f"{r['epochs']} | {r['test_accuracy']:.4f} |")
     lines += ["", "## Toolkit overhead", "",
-              f"- `import book_kit`: median {overhead['import']['median_ms']:.1f} ms over 15 fresh "
-              f"interpreters (target ≤ 50 ms); {overhead['import']['modules']} modules loaded; "
+              f"- `import book_kit`: median {overhead['import']['median_ms']:.1f} ms over "
+              f"{overhead['import']['repeats']} fresh interpreters (target ≤ 50 ms); {overhead['import']['modules']} modules loaded; "
               f"frameworks loaded: {overhead['import']['frameworks_loaded'] or 'none'}"]
     if overhead.get("mnist"):
         lines.append(f"- `load_mnist()` with verification: from the mirror "
@@ -270,12 +276,12 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
         lines += ["", "| notebook | Keras backend | execution (s) | it reports |", "|---|---|---:|---|"]
         lines += [f"| {r['notebook']} | {r['backend']} | {r['seconds']:.0f} | {r['reported']} |"
                   for r in notebooks]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.write(path, main="\n".join(lines) + "\n")  # keeps load.py's and suite.py's sections
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, no notebooks")
+    parser.add_argument("--quick", action="store_true", help="one small size, 1 short epoch, no notebooks")
     parser.add_argument("--out", default=str(HERE), help="folder for RESULTS.md and the plot")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -283,14 +289,16 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     print("machine ...", flush=True)
     info = machine()
-    sizes = [(2_000, 2), (20_000, 2)] if args.quick else \
+    sizes = [(2_000, 2)] if args.quick else \
         [(2_000, 2), (20_000, 2), (200_000, 2), (2_000_000, 2), (20_000, 1_000)]
     print("framework steps ...", flush=True)
     steps = framework_steps(sizes)
     print("keras backends ...", flush=True)
-    keras_rows = keras_backends(epochs=1 if args.quick else 3)
+    keras_rows = keras_backends(epochs=1, samples=6_000, backends=("jax",)) if args.quick \
+        else keras_backends(epochs=3)
     print("toolkit overhead ...", flush=True)
-    overhead = {"import": toolkit.import_time(), "mnist": toolkit.mnist_load()}
+    repeats = 5 if args.quick else 15
+    overhead = {"import": toolkit.import_time(repeats), "mnist": toolkit.mnist_load(repeats // 3)}
     memory = peak_memory_mb()
     notebooks = [] if args.quick else notebook_times()
     plot(steps, out / "step_times.png")

@@ -26,7 +26,7 @@ def import_time(repeats: int = 15) -> dict:
             "dt = time.perf_counter() - t; "
             f"print(json.dumps([dt, len(sys.modules), [m for m in {FRAMEWORKS!r} if m in sys.modules]]))")
     runs = [json.loads(_fresh(code)) for _ in range(repeats)]
-    return {"median_ms": 1000 * statistics.median(r[0] for r in runs),
+    return {"repeats": repeats, "median_ms": 1000 * statistics.median(r[0] for r in runs),
             "max_ms": 1000 * max(r[0] for r in runs), "modules": runs[0][1],
             "frameworks_loaded": runs[0][2]}
 

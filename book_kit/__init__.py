@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access (book_kit.datasets, book_kit.plotting, ...).
 _LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "plotting",
-                 "liveplot", "nbrun", "explorer", "exercises", "compare", "workbook", "grading"}
+                 "liveplot", "nbrun", "explorer", "exercises", "compare", "workbook", "grading",
+                 "claims"}
 
 # Everyday helpers reachable as book_kit.NAME, loaded from their module on first use.
 _LAZY_ATTRS = {

@@ -282,6 +282,7 @@ def grade_submission(chapter_nb, chapter_name: str, submission: Path, settings: 
         nbformat.write(graded, notebook)
         spec_root = _kernelspec(private / "jupyter", sandbox, isolate, settings.memory_mb)
         env = _sandbox_env(sandbox, sandbox / ".ipython")
+        env.update(nbrun.thread_settings(settings.jobs))  # -j N kernels share the cores
         env["JUPYTER_PATH"] = str(spec_root)
         junit = private / "junit.xml"
         cmd = nbrun.nbval_command(notebook, lax=True, cell_timeout=settings.timeout,

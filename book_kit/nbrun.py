@@ -22,9 +22,59 @@ SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
 _KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
 
 
-def kernel_env(base: dict | None = None, *, backend: str | None = None) -> dict:
-    """Environment for a kernel that executes or validates a notebook."""
+# Frameworks size their thread pools to every core of the machine, as if they had it to themselves.
+# PyTorch's OpenMP threads then *spin* while they wait for each other: with two other busy
+# processes on 2 cores, a PyTorch fit ran 11.7x slower than on a quiet machine (23.7 s vs 2.0 s;
+# benchmarks/load.py). Passive waiting brings that to 2.8x, one thread per kernel to 2.2x.
+JOBS_VARIABLE = "BOOK_KIT_KERNEL_JOBS"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def thread_settings(jobs: int | None = None) -> dict:
+    """Environment variables that share the cores fairly between ``jobs`` kernels run side by side.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        How many kernels run at once on this machine (pytest-xdist workers, ``grade -j``).
+        Default: the ``BOOK_KIT_KERNEL_JOBS`` environment variable, or 1.
+
+    Returns
+    -------
+    dict
+        ``OMP_WAIT_POLICY=PASSIVE`` (an idle OpenMP thread sleeps instead of spinning) and, per
+        kernel, ``cores // jobs`` threads (at least 1) for PyTorch's OpenMP pool and
+        TensorFlow's intra-op pool.
+
+    Example
+    -------
+    >>> thread_settings(jobs=2)["OMP_NUM_THREADS"]  # on a 2-core machine
+    '1'
+    """
+    if jobs is None:
+        jobs = int(os.environ.get(JOBS_VARIABLE) or 1)
+    threads = str(max(1, available_cores() // max(1, jobs)))
+    return {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": threads,
+            "TF_NUM_INTRAOP_THREADS": threads}
+
+
+def kernel_env(base: dict | None = None, *, backend: str | None = None,
+               jobs: int | None = None, share_cores: bool = True) -> dict:
+    """Environment for a kernel that executes or validates a notebook.
+
+    With ``share_cores``, thread settings come from :func:`thread_settings` unless ``base``
+    already sets them (a test that imitates another CPU sets its own); without, the frameworks
+    keep their own defaults (``benchmarks/load.py`` measures both).
+    """
     env = dict(os.environ if base is None else base)
+    for name, value in (thread_settings(jobs) if share_cores else {}).items():
+        env.setdefault(name, value)
     ipython_dir = Path(tempfile.mkdtemp(prefix="book_kit-ipython-"))
     profile = ipython_dir / "profile_default"
     profile.mkdir()
@@ -38,18 +88,18 @@ def kernel_env(base: dict | None = None, *, backend: str | None = None) -> dict:
 
 
 def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int = 1800,
-            cwd: str | os.PathLike | None = None) -> Path:
+            cwd: str | os.PathLike | None = None, share_cores: bool = True) -> Path:
     """Execute a notebook in one fresh kernel and store its outputs (counts 1, 2, 3, ...).
 
     The file is replaced only once the whole run succeeded, so a failure never leaves a
-    half-executed notebook behind.
+    half-executed notebook behind. ``share_cores``: see :func:`kernel_env`.
     """
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    env = kernel_env(backend=backend)
+    env = kernel_env(backend=backend, share_cores=share_cores)
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd or path.parent)}})

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# pytest-xdist runs this many workers, each starting kernels: they share the cores
+# (book_kit.nbrun.thread_settings). Set here, in each worker, for every kernel it starts.
+os.environ.setdefault("BOOK_KIT_KERNEL_JOBS", os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 # The offline MNIST mirror: CI sets BOOK_KIT_DATA_MIRROR; a checkout beside shared/ finds it too.
 MIRROR = Path(os.environ.get("BOOK_KIT_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
 
@@ -33,3 +36,31 @@ def free_port() -> int:
 @pytest.fixture
 def py():
     return run_python
+
+
+# Rough seconds of the longest tests on 2 cores (measured with `make test PYTEST_ARGS=--durations=30`).
+# pytest-xdist hands out tests in collection order; the longest first lets the two workers
+# finish together instead of one idling while the other runs a 2-minute notebook at the end.
+ROUGH_SECONDS = {
+    "test_browser.py": 250,  # one unit: the whole group runs on one worker
+    "ch03_3_keras_and_mnist-torch": 150, "ch03_3_keras_and_mnist-tensorflow": 105,
+    "ch03_4_keras_extras-torch": 100, "ch03_3_keras_and_mnist-jax": 75,
+    "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_4": 80,
+    "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_3": 70,
+    "ch03_4_keras_extras-jax": 95, "test_grading_a_real_chapter": 50,
+    "ch03_4_keras_extras-tensorflow": 45, "test_quick_benchmark": 60,
+    "test_grading_a_hostile_class": 35,
+    "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_1": 20,
+    "ch03_1_tensors_and_gradients-": 25, "ch03_2_linear_classifier-": 20,
+}
+
+
+def _rough_seconds(item) -> float:
+    seconds = [s for name, s in ROUGH_SECONDS.items() if name in item.nodeid]
+    if seconds:
+        return max(seconds)
+    return 10 if item.get_closest_marker("slow") else 1
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=_rough_seconds, reverse=True)  # stable: equal costs keep their order

@@ -110,6 +110,7 @@ def test_jax_key_needs_a_seed(monkeypatch):
         backends.jax_key()
 
 
+@pytest.mark.slow
 def test_set_seed_seeds_frameworks_imported_later_without_importing_them(py):
     code = """
         import sys, random

@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from book_kit import nbrun
 from conftest import MIRROR, ROOT, free_port
 
 CHROMIUM = os.environ.get("BOOK_KIT_CHROMIUM", "/usr/bin/chromium")
@@ -35,6 +36,8 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NOTEBOOK_TIMEOUT = float(os.environ.get("BOOK_KIT_BROWSER_TIMEOUT", 300))
 EXPLORER_NOTEBOOK = "ch03_2_linear_classifier.ipynb"
+# one worker runs them all: they share one JupyterLab and one Chromium
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 # JupyterLab settings for the test only: render every cell (JupyterLab 4 otherwise keeps only the
 # cells near the viewport in the page) and no "Jupyter news?" pop-up over the screenshots.
@@ -93,6 +96,7 @@ def lab(tmp_path_factory):
         env.pop(name, None)
     if MIRROR.is_dir():  # MNIST for the kernels, offline
         env.setdefault("BOOK_KIT_DATA_MIRROR", str(MIRROR))
+    env.update(nbrun.thread_settings())  # its kernels share the cores with the other test worker
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",

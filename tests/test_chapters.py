@@ -1,24 +1,36 @@
-"""Every chapter notebook passes strict nbval, once per Keras backend it declares.
+"""Every chapter notebook passes strict nbval on an imitation of another CPU, on every Keras
+backend it declares.
 
-A chapter lists its backends in its metadata: {"book_kit": {"backends": ["jax", "torch"]}}.
-Without that list it runs once, with KERAS_BACKEND as the environment has it.
+A chapter lists its backends in its metadata: {"book_kit": {"backends": ["jax", "torch"]},
+"stored_backend": "jax"}. Without that list it runs with KERAS_BACKEND as the environment has it.
+
+The stored outputs must hold on any reader's machine, so here every chapter runs with the
+frameworks made to use other CPU kernels (tests/cpu_profiles.py), on every backend it declares
+(the backend its outputs were stored with compares every output; the others do not compare long
+decimals). The same stored outputs are checked on this machine's own kernels by
+test_workbooks.py (the workbook gives every output but the checks', on the stored backend), and
+the chapter runs whole, solutions included, on this machine in test_browser.py: each execution
+has its own purpose, none is repeated.
 """
 
 import json
+import os
 
 import pytest
 
 from book_kit import nbrun
 from conftest import ROOT
+from cpu_profiles import OTHER_CPU
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
 def _cases():
     for path in CHAPTERS:
-        backends = json.loads(path.read_text()).get("metadata", {}).get("book_kit", {}).get("backends")
-        for backend in backends or [None]:
-            yield pytest.param(path, backend, id=f"{path.stem}-{backend or 'default'}")
+        meta = json.loads(path.read_text()).get("metadata", {}).get("book_kit", {})
+        for backend in meta.get("backends") or [None]:
+            yield pytest.param(path, backend, marks=pytest.mark.slow,
+                               id=f"{path.stem}-{backend or 'default'}-other-cpu")
 
 
 def test_there_are_chapters():
@@ -26,8 +38,9 @@ def test_there_are_chapters():
 
 
 @pytest.mark.parametrize("notebook, backend", list(_cases()))
-def test_chapter_passes_strict_nbval(notebook, backend):
-    result = nbrun.run_nbval(notebook, backend=backend, cell_timeout=900)
+def test_chapter_passes_strict_nbval_on_another_cpu(notebook, backend):
+    env = dict(os.environ, **OTHER_CPU)
+    result = nbrun.run_nbval(notebook, backend=backend, cell_timeout=900, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
 
 

@@ -85,7 +85,7 @@ def test_side_by_side_table_and_verdicts(capsys):
                             expected=4.0, args=(2.0,))
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["framework", "got", "expected"]
-    assert table[2].split() == ["TensorFlow", "4", "4", "✔"]
+    assert table[2].split() == ["TensorFlow", "matches", "4", "✔"]
     assert table[3].split() == ["PyTorch", "6", "4", "✘"]
     assert table[4].split() == ["JAX", "-", "4", "✘"]
     message = str(caught.value)

@@ -108,6 +108,7 @@ EXPECTED = {  # student -> (ex1, ex2, ex3) passed, and words each failure messag
 }
 
 
+@pytest.mark.slow
 @as_root
 def test_grading_a_hostile_class(tmp_path):
     folder = tmp_path / "submissions"
@@ -193,6 +194,7 @@ def test_restored_checks_replace_edited_ones_and_come_back_where_deleted():
                if c.cell_type == "code" and not workbook.is_check_cell(c))
 
 
+@pytest.mark.slow
 def test_grading_a_real_chapter(tmp_path):
     chapter = ROOT / "chapters" / "ch03_1_tensors_and_gradients.ipynb"
     solved = tmp_path / "solved.ipynb"

@@ -40,5 +40,5 @@ def test_sanitize_file_has_every_rule():
     from nbval.plugin import get_sanitize_patterns
 
     rules = get_sanitize_patterns(nbrun.SANITIZE_FILE.read_text())
-    assert len(rules) == 7
+    assert len(rules) == 8
     assert ("\\x1b\\[[0-9;]*[A-Za-z]", "") in rules  # an empty replacement, not a dropped rule

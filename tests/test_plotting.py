@@ -152,6 +152,7 @@ def test_plot_history_one_epoch_and_non_finite_values():
 
 # --- real Keras histories from every backend ----------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
 def test_real_keras_history_and_live_callback(py, backend):
     out = py(KERAS_FIT.format(backend=backend), env={"BOOK_KIT_STATIC_PLOTS": "1"})
