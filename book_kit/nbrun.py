@@ -24,8 +24,9 @@ _KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
 
 # Frameworks size their thread pools to every core of the machine, as if they had it to themselves.
 # PyTorch's OpenMP threads then *spin* while they wait for each other: with two other busy
-# processes on 2 cores, a PyTorch fit ran 11.7x slower than on a quiet machine (23.7 s vs 2.0 s;
-# benchmarks/load.py). Passive waiting brings that to 2.8x, one thread per kernel to 2.2x.
+# processes on 2 cores, a 2-epoch PyTorch fit ran 11.7x slower than on a quiet machine (23.7 s vs
+# 2.0 s); passive waiting brought that to 2.8x, one thread per kernel to 2.2x. For a whole chapter
+# see benchmarks/load.py and the "Under load" section of benchmarks/RESULTS.md.
 JOBS_VARIABLE = "BOOK_KIT_KERNEL_JOBS"
 
 
