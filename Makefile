@@ -41,7 +41,7 @@ $(CHROMIUM):
 test: $(STAMP) $(CHROMIUM)
 	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# The development loop: everything but notebook runs, training and the browser (about a minute).
+# The development loop: everything but notebook runs, training and the browser.
 quick: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
