@@ -77,7 +77,10 @@ def _grade(args) -> int:
     from book_kit import grading
 
     settings = grading.Settings(timeout=args.timeout, memory_mb=args.memory_mb or None,
-                                jobs=args.jobs)
+                                jobs=args.jobs, notebook_timeout=args.notebook_timeout,
+                                sandbox=not args.no_sandbox, max_processes=args.max_processes,
+                                max_file_mb=args.max_file_mb,
+                                keep_work=Path(args.keep_work) if args.keep_work else None)
     try:
         rows = grading.grade(Path(args.chapter), [Path(s) for s in args.submissions],
                              Path(args.out), settings, progress=not args.quiet)
@@ -122,14 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write nothing; exit 1 if a workbook is out of date")
     p.set_defaults(func=_student)
 
-    p = sub.add_parser("grade", help="grade submitted workbooks with nbval")
+    p = sub.add_parser("grade", help="grade submitted workbooks, each in a sandbox")
     p.add_argument("--chapter", required=True, help="the chapter notebook (with solutions)")
-    p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="workbooks: plain files (the student is the file name) or nbgrader's "
+                        "submitted/<student>/<assignment>/<notebook>.ipynb")
     p.add_argument("--out", required=True, help="folder for gradebook.csv and gradebook.html")
     p.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (60)")
+    p.add_argument("--notebook-timeout", type=int, default=None,
+                   help="seconds per submission (default: 120 + 70 per code cell)")
     p.add_argument("--memory-mb", type=int, default=8192,
-                   help="address-space limit of each kernel in MB (8192; 0: none)")
+                   help="memory limit of each kernel in MB (RLIMIT_DATA; 8192; 0: none)")
+    p.add_argument("--max-processes", type=int, default=512,
+                   help="processes and threads one submission may run (512)")
+    p.add_argument("--max-file-mb", type=int, default=256,
+                   help="largest file a submission may write, in MB (256)")
+    p.add_argument("--keep-work", metavar="DIR", default=None,
+                   help="copy each submission's working folder into DIR/<student> afterwards")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run submissions with your own permissions where no sandbox can be made "
+                        "(they can read and change your files)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
 

@@ -8,12 +8,16 @@ alone: no traceback through book_kit or a framework's internals.
 Answers may be NumPy arrays, numbers, or tensors of TensorFlow, PyTorch or JAX. Solutions live in
 functions (the workbook replaces their bodies with ``raise NotImplementedError()``), and checks call
 them, so an unanswered exercise fails at its check cell with "not attempted yet".
+
+Hidden tests (``hidden="x = -0.7"``) check the same function on inputs the workbook does not
+show: silent when right, so a chapter's stored output does not change. When grading
+(``book_kit.answers``), every check records the student's answers instead of judging them, and
+the grader judges them in its own process.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import sysconfig
 import traceback
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from book_kit import answers as _answers
 from book_kit.arrays import to_numpy
 
 RIGHT = "✔"
@@ -37,6 +42,11 @@ class ExerciseFailed(AssertionError):
 
 class NotAttempted(ExerciseFailed):
     """The solution still raises NotImplementedError."""
+
+    def __init__(self, name: str):
+        self.short = f"{name} is not attempted yet"
+        super().__init__(f"{self.short}: replace `raise NotImplementedError()` with your code, "
+                         "run that cell, then run this check again.")
 
 
 def passed(exercise: str) -> None:
@@ -79,8 +89,11 @@ def call(function, *args, what: str | None = None, **kwargs):
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        raise NotAttempted(f"{name} is not attempted yet: replace `raise NotImplementedError()` "
-                           "with your code, run that cell, then run this check again.") from None
+        # name the function that still raises it, however deep the check called it
+        frames = traceback.extract_tb(sys.exc_info()[2])
+        raiser = frames[-1].name if frames else ""
+        raise NotAttempted(f"{raiser}()" if raiser.isidentifier() and not raiser.startswith("_")
+                           else name) from None
     except ExerciseFailed:
         raise
     except Exception as e:
@@ -140,20 +153,91 @@ def format_value(value, digits: int = 4) -> str:
 
 # --- the checks chapters call ----------------------------------------------------------------
 
+def _hidden_failure(exercise: str, hidden: str, error: ExerciseFailed) -> ExerciseFailed:
+    return ExerciseFailed(f"{exercise}: right on the shown example, wrong on a hidden test "
+                          f"({hidden}): {error}")
+
+
 def check(exercise: str, answer, expected, *, args: tuple = (), kwargs: dict | None = None,
           what: str | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
-          atol: float = DEFAULT_ATOL, check_dtype: bool = False) -> None:
-    """Check one answer: a value, or a function called with ``args`` whose result is compared."""
+          atol: float = DEFAULT_ATOL, check_dtype: bool = False, hidden: str | None = None) -> None:
+    """Check one answer: a value, or a function called with ``args`` whose result is compared.
+
+    Parameters
+    ----------
+    exercise : str
+        The exercise's title, e.g. ``"Exercise 1 (double)"`` (the same in its hidden tests).
+    answer : callable or value
+        The student's function (called as ``answer(*args, **kwargs)``) or a value.
+    expected : value
+        The right result; compared with ``|got - expected| <= atol + rtol * |expected|``.
+    hidden : str, optional
+        The label of a hidden test (e.g. ``"x = -0.7"``): prints nothing when right.
+
+    Example
+    -------
+    >>> check("Exercise 1 (double)", double, 8, args=(4,))
+    ✔ Exercise 1 (double): correct!
+    """
     if callable(answer):
         what = what or _name(answer)
-        answer = call(answer, *args, what=what, **(kwargs or {}))
-    compare(answer, expected, what=what or "your answer", rtol=rtol, atol=atol,
-            check_dtype=check_dtype, hint=hint)
-    passed(exercise)
+    what = what or "your answer"
+
+    def produce():
+        return call(answer, *args, what=what, **(kwargs or {})) if callable(answer) else answer
+
+    if _answers.recording():
+        _answers.record(exercise, hidden, "", produce, _answers.close_rule(rtol, atol, what, hint))
+        return
+    try:
+        compare(produce(), expected, what=what, rtol=rtol, atol=atol, check_dtype=check_dtype,
+                hint=hint)
+    except ExerciseFailed as e:
+        raise (_hidden_failure(exercise, hidden, e) if hidden else e) from None
+    if not hidden:
+        passed(exercise)
+
+
+def check_at_least(exercise: str, answer, bound: float, *, what: str, args: tuple = (),
+                   name: str | None = None, hint: str = "", hidden: str | None = None) -> None:
+    """Check that a number (an accuracy, say) reaches ``bound``.
+
+    ``answer`` is the number, or a function called with ``args`` that returns it; ``name``
+    names the student's code in a failure ("choose_optimizer() is not attempted yet").
+
+    Example
+    -------
+    >>> check_at_least("Exercise 2 (accuracy)", accuracy_with, 0.99, args=(choose_optimizer,),
+    ...                name="choose_optimizer()", what="validation accuracy")
+    ✔ Exercise 2 (accuracy): correct!
+    """
+    def produce():
+        return call(answer, *args, what=name or _name(answer)) if callable(answer) else answer
+
+    if _answers.recording():
+        _answers.record(exercise, hidden, "", produce, _answers.at_least_rule(bound, what, hint))
+        return
+    try:
+        number = float(to_numpy(produce()))
+        if not number >= bound:
+            raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
+                                 + (f" Hint: {hint}" if hint else ""))
+    except ExerciseFailed as e:
+        raise (_hidden_failure(exercise, hidden, e) if hidden else e) from None
+    if not hidden:
+        passed(exercise)
 
 
 def check_true(exercise: str, condition: bool, message: str) -> None:
-    """For properties a comparison cannot express (e.g. "every weight is >= 0")."""
+    """For properties a comparison cannot express (e.g. "every weight is >= 0").
+
+    When grading, the condition itself is the recorded answer; prefer :func:`check` or
+    :func:`check_at_least`, whose answers are values the grader judges.
+    """
+    if _answers.recording():
+        _answers.record(exercise, None, "", lambda: bool(condition),
+                        _answers.close_rule(0, 0, "the property", message))
+        return
     if not condition:
         raise ExerciseFailed(message)
     passed(exercise)
@@ -161,19 +245,33 @@ def check_true(exercise: str, condition: bool, message: str) -> None:
 
 def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = (),
                      kwargs: dict | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
-                     atol: float = DEFAULT_ATOL) -> None:
+                     atol: float = DEFAULT_ATOL, hidden: str | None = None) -> None:
     """Side by side: the same exercise answered in several frameworks, one table of results.
 
     ``answers`` maps a framework's name to the student's function (or value); every one is
     compared with the same ``expected``. The table is printed either way; then one fixed line if
-    all are right, or ExerciseFailed naming the wrong ones.
+    all are right, or ExerciseFailed naming the wrong ones. A hidden test prints nothing when
+    every framework is right.
+
+    Example
+    -------
+    >>> check_frameworks("Exercise 1 (gradient)", {"TensorFlow": grad_tf, "JAX": grad_jax},
+    ...                  expected=4.75, args=(1.5,))
     """
+    def producer(answer, framework):
+        return lambda: call(answer, *args, what=_name(answer), **(kwargs or {})) \
+            if callable(answer) else answer
+
+    if _answers.recording():
+        for framework, answer in answers.items():
+            _answers.record(exercise, hidden, framework, producer(answer, framework),
+                            _answers.close_rule(rtol, atol, "the answer", hint))
+        return
     rows, problems = [], []
     for framework, answer in answers.items():
         got_text = "-"
         try:
-            value = call(answer, *args, what=f"{framework}: {_name(answer)}",
-                         **(kwargs or {})) if callable(answer) else answer
+            value = producer(answer, framework)()
             if value is not None:
                 with np.errstate(all="ignore"):
                     try:
@@ -188,12 +286,14 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
             verdict = WRONG
             problems.append(f"  {framework}: {e}")
         rows.append((framework, got_text, format_value(expected), verdict))
-    if not os.environ.get("BOOK_KIT_GRADING"):  # graders compare only the verdict line
+    if not hidden:
         print_table(["framework", "got", "expected", ""], rows)
     if problems:
-        raise ExerciseFailed(f"{exercise}: {len(problems)} of {len(rows)} not right yet.\n"
+        where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
+        raise ExerciseFailed(f"{exercise}: {len(problems)} of {len(rows)} {where}.\n"
                              + "\n".join(problems) + (f"\nHint: {hint}" if hint else ""))
-    passed(exercise)
+    if not hidden:
+        passed(exercise)
 
 
 def print_table(header: list[str], rows: list[tuple]) -> None:

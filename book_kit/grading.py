@@ -1,18 +1,17 @@
-"""Grade student workbooks against their chapter with nbval, and write a gradebook.
+"""Grade student workbooks: each runs in a sandbox, its answers are judged outside it.
 
 For each submission, in a private temporary folder (the submission itself is only ever read):
 
 1. the notebook is read; an invalid file or another chapter's notebook fails every exercise with
    that reason;
-2. the chapter's check cells are put back by cell id (edited ones overwritten, deleted ones
-   re-inserted), each preceded by a guard that loads the checks afresh from book_kit's files, so
-   an earlier cell that patched ``book_kit.exercises`` cannot make a check pass; its expected
-   output is the check's fixed "✔ ... correct!" line, so a check that silently does nothing fails
-   too;
-3. nbval (lax) runs it with a per-cell timeout, in a kernel with a memory limit and, when the
-   grader runs as root, in namespaces of its own where the whole machine is read-only but the
-   submission's working folder and no other process is visible (``book_kit.sandbox_kernel``);
-4. each check cell's nbval result becomes a row of the gradebook.
+2. the chapter's check cells, hidden tests included, are put back by cell id (edited ones
+   overwritten, deleted ones re-inserted);
+3. ``book_kit.cell_runner`` executes it cell by cell, in a kernel inside a bubblewrap sandbox
+   (``book_kit.sandbox``: its own working copy, no network, an unprivileged user, limits), with a
+   time limit per cell and per notebook;
+4. there its checks only *record* what the student's functions return (``book_kit.answers``); the
+   grader reads that plain data and judges it against the chapter's own solutions, recorded the
+   same way, so nothing a submission does in its kernel decides a verdict but its answers.
 """
 
 from __future__ import annotations
@@ -21,47 +20,27 @@ import concurrent.futures
 import copy
 import csv
 import dataclasses
+import hashlib
 import html
 import json
 import os
-import re
+import queue
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
+from importlib import metadata
 from pathlib import Path
 
-from book_kit import nbrun, workbook
+from book_kit import answers, nbrun, sandbox, workbook
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-KERNEL_NAME = "book_kit_grading"
-GRADING_ENV = "BOOK_KIT_GRADING"
-
-GUARD = """\
-# book_kit grading: load the checks afresh, whatever earlier cells did to the imported copies
-import importlib.util as _bk_util, sys as _bk_sys
-import book_kit as _bk_package
-
-
-def _bk_fresh(name, path):
-    spec = _bk_util.spec_from_file_location(name, path)
-    module = _bk_util.module_from_spec(spec)
-    _bk_sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_bk_fresh("book_kit.arrays", {arrays!r})
-ex = _bk_package.exercises = _bk_fresh("book_kit.exercises", {exercises!r})
-del _bk_fresh, _bk_util, _bk_sys, _bk_package
-# NBVAL_CHECK_OUTPUT
-"""
 
 
 class UsageError(ValueError):
-    """Grading could not start (bad chapter, no submissions, ...): exit non-zero."""
+    """Grading could not start (bad chapter, no submissions, no sandbox ...): exit non-zero."""
 
 
 @dataclasses.dataclass
@@ -70,38 +49,28 @@ class Row:
     exercise: str
     passed: bool
     message: str
+    submission: str = ""
 
 
 @dataclasses.dataclass
 class Settings:
-    timeout: int = 60           # seconds per cell
-    memory_mb: int | None = 8192  # address space of the kernel
+    timeout: int = 60                 # seconds per cell
+    notebook_timeout: int | None = None  # seconds per notebook (default: from the cell count)
+    memory_mb: int | None = 8192      # RLIMIT_DATA of the kernel
     jobs: int = 1
-    isolate: bool = True        # as root: read-only machine, own process namespace
+    sandbox: bool = True              # False only with --no-sandbox: the code runs as you
+    max_processes: int = 512          # processes and threads of one submission
+    max_file_mb: int = 256            # largest file it may write
+    keep_work: Path | None = None     # copy each working folder here (to see what it wrote)
 
 
 # --- preparing the graded notebook -----------------------------------------------------------
 
-def _fixed_line(check_cell) -> str:
-    for output in check_cell.get("outputs", []):
-        if output.get("output_type") == "stream" and output.get("name") == "stdout":
-            for line in "".join(output.get("text", "")).splitlines():
-                if line.startswith("✔ "):
-                    return line
-    raise UsageError(f"check cell {check_cell.id!r} of the chapter has no stored '✔ ... correct!' "
-                     "line: execute the chapter notebook first.")
-
-
 def _restored_check_cell(chapter_cell):
     import nbformat
 
-    cell = nbformat.v4.new_code_cell(
-        GUARD.format(arrays=str(PACKAGE_DIR / "arrays.py"),
-                     exercises=str(PACKAGE_DIR / "exercises.py")) + chapter_cell.source)
+    cell = nbformat.v4.new_code_cell(chapter_cell.source)
     cell.id = chapter_cell.id
-    cell.execution_count = 1  # nbval compares outputs only of cells that were executed
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                           text=_fixed_line(chapter_cell) + "\n")]
     return cell
 
 
@@ -149,111 +118,195 @@ def _belongs_to(chapter_nb, chapter_name: str, submission_nb) -> str | None:
     return None
 
 
-# --- running one submission ------------------------------------------------------------------
+# --- running one notebook in a sandbox -------------------------------------------------------
 
-_UNSHARE = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
-            "--kill-child"]
-_probe: dict[str, bool] = {}
-
-
-def sandbox_available() -> bool:
-    """Whether submissions can be isolated here: root, and namespaces that work."""
-    if "ok" not in _probe:
-        ok = hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("unshare") is not None \
-            and shutil.which("setpriv") is not None
-        if ok:
-            ok = subprocess.run([*_UNSHARE, "true"], capture_output=True).returncode == 0
-        _probe["ok"] = ok
-    return _probe["ok"]
+@dataclasses.dataclass
+class Run:
+    """What a sandboxed run of a notebook left: the runner's report and the recorded answers."""
+    cells: dict          # cell id -> {"status", "error"}
+    stopped: str | None  # why the run ended early, if it did
+    answers: dict        # exercise title -> {(case, part): entry}
 
 
-def _kernelspec(folder: Path, workdir: Path, isolate: bool, memory_mb: int | None) -> Path:
-    spec_dir = folder / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    argv = [*(_UNSHARE if isolate else []), sys.executable, "-m", "book_kit.sandbox_kernel",
-            "--workdir", str(workdir)]
-    if isolate:
-        argv.append("--isolate")
-    if memory_mb:
-        argv += ["--memory-mb", str(memory_mb)]
-    argv += ["-f", "{connection_file}"]
-    (spec_dir / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "book_kit grading", "language": "python"}))
-    return folder
-
-
-def _sandbox_env(home: Path, ipython_dir: Path) -> dict:
-    env = dict(os.environ)
-    for var in list(env):
-        if var.startswith(("JUPYTER_", "KERAS_BACKEND")):
-            env.pop(var)
-    env.update({"HOME": str(home), "TMPDIR": str(home / "tmp"), "MPLCONFIGDIR": str(home / ".mpl"),
-                "XDG_CACHE_HOME": str(home / ".cache"), "KERAS_HOME": str(home / ".keras"),
-                "IPYTHONDIR": str(ipython_dir), GRADING_ENV: "1", "BOOK_KIT_STATIC_PLOTS": "1",
-                "PYTHONDONTWRITEBYTECODE": "1"})
-    # the data the chapters load: readable where it already is, never fetched by a submission
-    from book_kit import datasets
-
-    env.setdefault(datasets.ENV_DATA_DIR, str(datasets.data_dir()))
+def _kernel_env(home: str, data_dir: Path, jobs: int) -> dict:
+    """The kernel's whole environment: this allow-list, nothing of the grader's own."""
+    workdir = Path(home)
+    env = {"HOME": str(workdir), "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin",
+                                    "/usr/bin", "/bin"]),
+           "TMPDIR": "/tmp", "MPLCONFIGDIR": str(workdir / ".config" / "matplotlib"),
+           "XDG_CACHE_HOME": str(workdir / ".cache"), "KERAS_HOME": str(workdir / ".keras"),
+           "IPYTHONDIR": str(workdir / ".ipython"), "PYTHONDONTWRITEBYTECODE": "1",
+           answers.ENV: str(workdir / answers.FILE_NAME), "BOOK_KIT_STATIC_PLOTS": "1",
+           "BOOK_KIT_DATA_DIR": str(data_dir), **nbrun.thread_settings(jobs)}
+    if os.environ.get("PYTHONPATH"):  # the grader's own Python needs it, so its kernel does
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return env
 
 
-def _reason(text: str, settings: Settings) -> str:
-    """The part of nbval's failure report a student needs, on one line."""
-    clean = re.sub(r"(\x1b|#x1B)\[[0-9;]*[A-Za-z]", "", text)
-    if ("Kernel dead on test start" in clean or "Kernel died" in clean
-            or "Previous cell timed out" in clean):
-        return ("not run: an earlier cell stopped the kernel (it crashed, exited, or timed out "
-                "and could not be interrupted)")
-    if "Timeout of" in clean:
-        return f"timed out: a cell ran longer than {settings.timeout} s (an endless loop?)"
-    lines = [line.rstrip() for line in clean.splitlines()]
-    for i, line in enumerate(lines):
-        if line.strip().startswith("✘ "):  # a check's own message (see exercises._show_failure)
-            details = [d.strip() for d in lines[i + 1:] if d.startswith("  ") and d.strip()]
-            return "; ".join([line.strip()[2:], *details])
-    if "MemoryError" in clean:
-        return f"MemoryError: the kernel ran out of memory (limit {settings.memory_mb} MB)"
-    m = re.search(r"^(\w*(Error|Exception|Exit|Interrupt)\w*): (.*)$", clean, re.M)
-    if m:
-        return f"{m.group(1)}: {m.group(3).strip()}"
-    if "mismatch" in clean or "Unexpected output" in clean:
-        return "the check did not print just its '✔ ... correct!' line"
-    return (clean.strip().splitlines() or ["failed"])[-1][:300]
+def _kernel_argv(settings: Settings, uid: int | None) -> list[str]:
+    argv = [sys.executable, "-m", "book_kit.sandbox_kernel",
+            "--max-processes", str(settings.max_processes),
+            "--max-file-mb", str(settings.max_file_mb)]
+    if settings.memory_mb:
+        argv += ["--memory-mb", str(settings.memory_mb)]
+    if uid is not None:
+        argv += ["--uid", str(uid)]
+    return argv + ["-f", "{connection_file}"]
 
 
-def _results_from_junit(junit: Path, graded_nb, exercises: list[str], settings: Settings):
-    by_cell = {}
-    tree = ET.parse(junit)
-    for case in tree.iter("testcase"):
-        m = re.search(r"Cell (\d+)", case.get("name", ""))
-        if not m:
-            continue
-        problem = next((child for child in case if child.tag in ("failure", "error", "skipped")),
-                       None)
-        if problem is None:
-            by_cell[int(m.group(1))] = (True, "")
-        else:
-            text = (problem.get("message") or "") + "\n" + (problem.text or "")
-            by_cell[int(m.group(1))] = (False, _reason(text, settings))
-    results = {}
-    code_cells = [c for c in graded_nb.cells if c.cell_type == "code"]  # nbval counts these
-    for index, cell in enumerate(code_cells):
-        if workbook.is_check_cell(cell):
-            results[workbook.exercise_name(cell.id)] = by_cell.get(
-                index, (False, "not run: grading stopped before this cell"))
-    return [(e, *results.get(e, (False, "not run"))) for e in exercises]
+def _copy_safely(source: Path, target: Path, budget: int = 200 * 2**20) -> None:
+    """Copy a working folder: regular files and folders only, never following a link."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in os.scandir(source):
+        info = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            _copy_safely(Path(entry.path), target / entry.name, budget)
+        elif stat.S_ISREG(info.st_mode) and info.st_size <= budget:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as src, open(target / entry.name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
 
 
-def grade_submission(chapter_nb, chapter_name: str, submission: Path, settings: Settings,
-                     index: int = 0) -> list[Row]:
+def run_sandboxed(nb, settings: Settings, slot: int = 0, keep_as: str | None = None) -> Run:
+    """Execute ``nb`` in a sandboxed kernel; return its cells' outcomes and recorded answers."""
     import nbformat
 
-    student = submission.stem
-    exercises = [workbook.exercise_name(c.id) for c in workbook.check_cells(chapter_nb)]
+    from book_kit import datasets
+
+    private = Path(tempfile.mkdtemp(prefix="book_kit-grade-"))  # 0700: the grader's only
+    try:
+        workdir = private / "work"  # as root: the submission's user's, and no one else's
+        for sub in ("tmp", ".kernel", ".cache", ".keras", ".ipython", ".config"):
+            (workdir / sub).mkdir(parents=True)
+        uid = sandbox.uid_for(slot) if settings.sandbox else None
+        if uid is not None:
+            for folder in [workdir, *workdir.iterdir()]:
+                os.chown(folder, uid, uid)
+            os.chmod(workdir, 0o700)
+        notebook = private / "graded.ipynb"
+        nbformat.write(nb, notebook)
+        data_dir = datasets.data_dir()
+        argv = _kernel_argv(settings, uid)
+        if settings.sandbox:
+            argv = sandbox.command(workdir, argv, slot=slot, data_dirs=[data_dir], private=private)
+        job = {"notebook": str(notebook), "argv": argv, "workdir": str(workdir),
+               "env": _kernel_env(sandbox.HOME if settings.sandbox else str(workdir), data_dir,
+                                  settings.jobs),
+               "cell_timeout": settings.timeout, "report": str(private / "report.json"),
+               "kernel_log": str(private / "kernel.log")}
+        (private / "job.json").write_text(json.dumps(job))
+        code_cells = sum(c.cell_type == "code" for c in nb.cells)
+        limit = settings.notebook_timeout or 120 + code_cells * (settings.timeout + 10)
+        runner = subprocess.Popen([sys.executable, "-m", "book_kit.cell_runner",
+                                   str(private / "job.json")], cwd=private,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=open(private / "runner.log", "wb"),
+                                  start_new_session=True)
+        stopped = None
+        try:
+            runner.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)  # the sandbox dies with it (--die-with-parent)
+            runner.wait()
+            stopped = f"grading stopped after {limit} s (the time limit of a whole notebook)"
+        try:
+            report = json.loads((private / "report.json").read_text())
+        except (OSError, ValueError):
+            report = {"cells": [], "stopped": None}
+            if stopped is None:
+                tail = (private / "runner.log").read_bytes()[-2000:].decode(errors="replace")
+                stopped = "the notebook could not be run: " + \
+                    ((tail.strip().splitlines() or ["the runner ended without a report"])[-1])
+        if keep_as is not None and settings.keep_work is not None:
+            _copy_safely(workdir, Path(settings.keep_work) / keep_as)
+        return Run(cells={c["id"]: c for c in report["cells"]},
+                   stopped=stopped or report.get("stopped"),
+                   answers=answers.read(workdir / answers.FILE_NAME))
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+# --- the chapter's own answers ---------------------------------------------------------------
+
+def _versions() -> dict:
+    found = {}
+    for name in ("numpy", "tensorflow-cpu", "tensorflow", "torch", "jax", "jaxlib", "keras"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("book_kit")) / "reference-answers"
+
+
+def reference_answers(chapter_nb, chapter_bytes: bytes, settings: Settings, slot: int = 0) -> dict:
+    """The answers the chapter's own solutions give, recorded exactly as a submission's are.
+
+    Cached by the chapter's content, book_kit's checking code and the framework versions: a
+    class is graded against one run of the chapter, not one per submission.
+    """
+    key = hashlib.sha256(chapter_bytes + json.dumps(_versions(), sort_keys=True).encode()
+                         + b"".join((PACKAGE_DIR / f).read_bytes() for f in
+                                    ("answers.py", "exercises.py", "arrays.py"))).hexdigest()
+    cached = _cache_dir() / f"{key}.json"
+    if cached.exists():
+        stored = json.loads(cached.read_text())
+        return {e: {tuple(k.split("\x1f")): v for k, v in parts.items()}
+                for e, parts in stored.items()}
+    run = run_sandboxed(graded_notebook(chapter_nb, chapter_nb), settings, slot)
+    titles = {workbook.exercise_title(c): c.id for c in workbook.check_cells(chapter_nb)}
+    for title, cell_id in titles.items():
+        recorded = run.answers.get(title)
+        cell = run.cells.get(cell_id, {})
+        if not recorded or any("error" in entry for entry in recorded.values()):
+            problem = cell.get("error") or run.stopped or "its checks recorded no answer"
+            if recorded:
+                problem = next(e["error"] for e in recorded.values() if "error" in e)
+            raise UsageError(f"the chapter's own solution to {title!r} (cell {cell_id}) did not "
+                             f"give an answer: {problem}. Fix the chapter, then grade again.")
+    unknown = set(run.answers) - set(titles)
+    if unknown:
+        raise UsageError(f"checks in the chapter use titles no check cell has: "
+                         f"{', '.join(sorted(unknown))}")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({e: {"\x1f".join(k): v for k, v in parts.items()}
+                                  for e, parts in run.answers.items()}))
+    return run.answers
+
+
+# --- one submission --------------------------------------------------------------------------
+
+def _missing_reason(cell_id: str, run: Run) -> str:
+    """Why a check recorded no answer, from how its cell (or the run) ended."""
+    cell = run.cells.get(cell_id)
+    if cell is None:
+        return f"not run: {run.stopped or 'grading stopped before this cell'}"
+    status, error = cell["status"], cell.get("error", "")
+    if status == "not run":
+        return f"not run: {error}"
+    if status == "timeout":
+        return f"timed out: {error} (an endless loop?)"
+    if status == "error":
+        name, _, text = error.partition(": ")
+        return text if name in ("ExerciseFailed", "NotAttempted") else error
+    return "no answer was recorded (did an earlier cell change book_kit.exercises?)"
+
+
+def run_submission(chapter_nb, chapter_name: str, submission: Path, settings: Settings,
+                   student: str, slot: int = 0):
+    """Run one submission in its sandbox: a :class:`Run`, or rows failing every exercise when
+    the file cannot be run at all (unreadable, not a notebook, another chapter's)."""
+    import nbformat
 
     def everything_failed(message):
-        return [Row(student, e, False, message) for e in exercises]
+        return [Row(student, workbook.exercise_name(c.id), False, message, str(submission))
+                for c in workbook.check_cells(chapter_nb)]
 
     try:
         data = submission.read_bytes()
@@ -268,46 +321,60 @@ def grade_submission(chapter_nb, chapter_name: str, submission: Path, settings: 
     why_not = _belongs_to(chapter_nb, chapter_name, submission_nb)
     if why_not:
         return everything_failed(why_not)
+    return run_sandboxed(graded_notebook(chapter_nb, submission_nb), settings, slot,
+                         keep_as=student)
 
-    graded = graded_notebook(chapter_nb, submission_nb)
-    isolate = settings.isolate and sandbox_available()
-    private = Path(tempfile.mkdtemp(prefix="book_kit-grade-"))  # 0700: the grader's only
-    try:
-        sandbox = private / "sandbox"       # the submission's working copy and home
-        for sub in ("", "tmp", ".mpl", ".cache", ".keras", ".ipython/profile_default"):
-            (sandbox / sub).mkdir(parents=True, exist_ok=True)
-        (sandbox / ".ipython/profile_default/ipython_kernel_config.py").write_text(
-            "c.IPKernelApp.capture_fd_output = False\n")
-        notebook = sandbox / f"{chapter_name}"
-        nbformat.write(graded, notebook)
-        spec_root = _kernelspec(private / "jupyter", sandbox, isolate, settings.memory_mb)
-        env = _sandbox_env(sandbox, sandbox / ".ipython")
-        env.update(nbrun.thread_settings(settings.jobs))  # -j N kernels share the cores
-        env["JUPYTER_PATH"] = str(spec_root)
-        junit = private / "junit.xml"
-        cmd = nbrun.nbval_command(notebook, lax=True, cell_timeout=settings.timeout,
-                                  kernel_name=KERNEL_NAME,
-                                  extra=[f"--junitxml={junit}", "-o", "junit_family=xunit1"])
-        code_cells = sum(c.cell_type == "code" for c in graded.cells)
-        limit = 120 + code_cells * (settings.timeout + 10)
-        process = subprocess.Popen(cmd, cwd=private, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            output, _ = process.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return everything_failed(f"grading stopped after {limit} s")
-        if not junit.exists():
-            last = output.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            return everything_failed(f"nbval could not run the notebook: {last[0][:300]}")
-        return [Row(student, e, passed, message) for e, passed, message in
-                _results_from_junit(junit, graded, exercises, settings)]
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
+
+def judge_submission(chapter_nb, run: Run, reference: dict, student: str,
+                     submission: Path) -> list[Row]:
+    """A row per exercise: the submission's recorded answers against the chapter's."""
+    rows = []
+    for cell in workbook.check_cells(chapter_nb):
+        title = workbook.exercise_title(cell)
+        passed, message = answers.judge(reference[title], run.answers.get(title, {}),
+                                        missing=_missing_reason(cell.id, run))
+        rows.append(Row(student, workbook.exercise_name(cell.id), passed, message,
+                        str(submission)))
+    return rows
+
+
+def student_names(submissions: list[Path]) -> list[str]:
+    """A name per submission: nbgrader's ``submitted/<student>/<assignment>/<file>``, else the
+    file's name without ``.ipynb``; files with the same name in different folders are told
+    apart by their folders (``a/hw``, ``b/hw``)."""
+    paths = [Path(os.path.abspath(s)) for s in submissions]
+    names = []
+    for path in paths:
+        parts = path.parts
+        if len(parts) >= 4 and parts[-4] == "submitted":
+            names.append(parts[-3])
+        else:
+            names.append(path.stem)
+    for name in {n for n in names if names.count(n) > 1}:
+        group = [i for i, n in enumerate(names) if n == name]
+        for depth in range(1, max(len(paths[i].parts) for i in group)):
+            labels = {i: "/".join((*paths[i].parts[-depth - 1:-1], paths[i].stem)) for i in group}
+            if len(set(labels.values())) == len(group):
+                for i, label in labels.items():
+                    names[i] = label
+                break
+    return names
 
 
 # --- the whole class -------------------------------------------------------------------------
+
+def _prefetch_data(chapter_nb) -> None:
+    """Data sets the chapter loads, fetched now: a sandboxed kernel can read them, not fetch."""
+    from book_kit import datasets
+
+    text = "\n".join(c.source for c in chapter_nb.cells if c.cell_type == "code").lower()
+    for name in datasets.REGISTRY:
+        if name.lower() in text:
+            try:
+                datasets.fetch(name)
+            except Exception as e:
+                raise UsageError(f"the chapter needs the {name} data set: {e}") from None
+
 
 def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Settings,
           progress: bool = True) -> list[Row]:
@@ -317,40 +384,66 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
     if not chapter.is_file():
         raise UsageError(f"no chapter notebook at {chapter}")
     try:
-        chapter_nb = nbformat.read(chapter, as_version=4)
+        chapter_bytes = chapter.read_bytes()
+        chapter_nb = nbformat.reads(chapter_bytes.decode("utf-8"), as_version=4)
     except Exception as e:
         raise UsageError(f"{chapter} is not a readable notebook: {e}") from None
     checks = workbook.check_cells(chapter_nb)
     if not checks:
         raise UsageError(f"{chapter} has no check cells (cell ids ending in '-check').")
-    for cell in checks:
-        _fixed_line(cell)
     if not submissions:
         raise UsageError("no submissions given")
-    stems = [Path(s).stem for s in submissions]
-    duplicates = sorted({s for s in stems if stems.count(s) > 1})
-    if duplicates:
-        raise UsageError(f"two submissions have the same name: {', '.join(duplicates)} "
-                         "(students are named by file name)")
+    resolved = [os.path.realpath(s) for s in submissions]
+    twice = sorted({str(s) for s, r in zip(submissions, resolved) if resolved.count(r) > 1})
+    if twice:
+        raise UsageError(f"a submission is given twice: {', '.join(twice)}")
+    if settings.sandbox:
+        problem = sandbox.why_unavailable()
+        if problem:
+            raise UsageError(f"cannot sandbox the submissions: {problem}. Grade on a machine "
+                             "where bubblewrap works, or pass --no-sandbox to run them with "
+                             "your own permissions (they can then read and change your files).")
+    else:
+        print("book-kit grade: warning: --no-sandbox: submissions run with your own permissions; "
+              "they can read and change your files.", file=sys.stderr)
+    _prefetch_data(chapter_nb)
+    names = student_names(submissions)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if settings.isolate and not sandbox_available():
-        print("book-kit grade: warning: submissions run with your own permissions (no sandbox: "
-              "it needs root and util-linux unshare/setpriv, e.g. in a container); they can read "
-              "and change your files.", file=sys.stderr)
 
     from tqdm.auto import tqdm
 
+    slots: queue.Queue = queue.Queue()
+    for slot in range(max(1, settings.jobs)):
+        slots.put(slot)
+
+    def in_a_slot(function, *args):
+        slot = slots.get()
+        try:
+            return function(*args, slot=slot)
+        finally:
+            slots.put(slot)
+
+    # first (once per chapter, then cached): a chapter whose own solutions fail stops here,
+    # before a whole class is run
+    reference = reference_answers(chapter_nb, chapter_bytes, settings)
+
+    def grade_one(submission: Path, name: str, slot: int) -> list[Row]:
+        result = run_submission(chapter_nb, chapter.name, submission, settings, name, slot)
+        if isinstance(result, list):  # it could not be run at all
+            return result
+        return judge_submission(chapter_nb, result, reference, name, submission)
+
     rows_by_student: dict[str, list[Row]] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        futures = {pool.submit(grade_submission, chapter_nb, chapter.name, Path(s), settings, i):
-                   Path(s).stem for i, s in enumerate(submissions)}
+        futures = {pool.submit(in_a_slot, grade_one, Path(s), name): name
+                   for s, name in zip(submissions, names)}
         with tqdm(total=len(futures), desc="grading", unit="notebook", disable=not progress,
                   file=sys.stderr) as bar:
             for future in concurrent.futures.as_completed(futures):
                 rows_by_student[futures[future]] = future.result()
                 bar.update()
-    rows = [row for s in stems for row in rows_by_student[s]]
+    rows = [row for name in names for row in rows_by_student[name]]
     titles = {workbook.exercise_name(c.id): workbook.exercise_title(c) for c in checks}
     write_csv(rows, out_dir / "gradebook.csv")
     write_html(rows, titles, chapter.name, out_dir / "gradebook.html")
@@ -360,9 +453,10 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
 def write_csv(rows: list[Row], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "exercise", "passed", "message"])
+        writer.writerow(["student", "exercise", "passed", "message", "submission"])
         for r in rows:
-            writer.writerow([r.student, r.exercise, "yes" if r.passed else "no", r.message])
+            writer.writerow([r.student, r.exercise, "yes" if r.passed else "no", r.message,
+                             r.submission])
 
 
 def _by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:

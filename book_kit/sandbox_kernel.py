@@ -1,16 +1,16 @@
-"""The kernel a graded submission runs in: limits, a read-only view of the machine, then IPython.
+"""The first process of a graded kernel: become the sandbox's user, set limits, become IPython.
 
-``book_kit.grading`` writes a kernelspec that starts this module. As root, under
-``unshare --mount --pid --fork --mount-proc`` (its own mount and process namespaces), it:
+``book_kit.grading`` starts ``python -m book_kit.sandbox_kernel ... -f CONNECTION_FILE`` inside
+the bubblewrap sandbox (``book_kit.sandbox``). It:
 
-1. makes every mount read-only in its namespace except the submission's working folder, so the
-   code can write there and nowhere else (not the submissions, not the gradebook, not book_kit);
-2. sets limits: address space (memory), file size, number of processes;
-3. drops every capability (``setpriv``), so the code cannot undo step 1 or see other processes
-   (they are outside its process namespace), and becomes the kernel (exec), so interrupting or
-   killing it works as for any kernel.
-
-Without root (or without ``unshare``), only the limits apply: see ``grading.sandbox_available``.
+1. as root, drops to the submission's own user id (``--uid``): no capabilities, no way back
+   (bubblewrap already set no-new-privileges);
+2. sets limits that bind root and other users alike, since step 1 made it nobody special:
+   processes and threads (RLIMIT_NPROC, counted per user, and per user namespace for a grader
+   who is not root, so one submission's fork storm never starves another's), the size of any
+   file it writes (RLIMIT_FSIZE), memory (RLIMIT_DATA: heap and private mappings; RLIMIT_AS would
+   also count the address space XLA and TensorFlow reserve without using it), no core dumps;
+3. replaces itself with the IPython kernel, so interrupting or killing it works as for any kernel.
 """
 
 from __future__ import annotations
@@ -18,54 +18,49 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
-import subprocess
 import sys
 
 
-def _mount_points() -> list[str]:
-    with open("/proc/self/mountinfo") as f:
-        points = {line.split()[4] for line in f}
-    # unescape octal sequences (spaces in paths) the kernel uses in mountinfo
-    return sorted(p.encode().decode("unicode_escape") for p in points)
-
-
-def _read_only_except(workdir: str) -> None:
-    subprocess.run(["mount", "--bind", workdir, workdir], check=True)
-    for point in _mount_points():
-        if point != workdir:
-            subprocess.run(["mount", "-o", "remount,bind,ro", point], capture_output=True)
-    subprocess.run(["mount", "-o", "remount,bind,rw", workdir], check=True)
+def _limit(kind: int, value: int) -> None:
+    resource.setrlimit(kind, (value, value))
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uid", type=int, help="become this user id (the grader is root)")
     parser.add_argument("--memory-mb", type=int, default=None)
     parser.add_argument("--max-processes", type=int, default=512)
-    parser.add_argument("--max-file-mb", type=int, default=1024)
-    parser.add_argument("--isolate", action="store_true", help="read-only machine, no capabilities")
-    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--max-file-mb", type=int, default=256)
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args(argv)
 
-    workdir = os.path.realpath(args.workdir)
-    own_copy = os.path.join(workdir, ".kernel-connection.json")
-    shutil.copyfile(args.connection_file, own_copy)  # the original's folder becomes read-only
-    if args.isolate:
-        _read_only_except(workdir)
+    connection_file = os.path.abspath(args.connection_file)  # ipykernel wants it absolute
+    if args.uid is not None:
+        # the grader (root) wrote the connection file for itself: read it while still root,
+        # then keep a copy the new user owns
+        with open(connection_file, "rb") as f:
+            connection = f.read()
+        os.setgroups([])
+        os.setgid(args.uid)
+        os.setuid(args.uid)  # from root to another id: every capability is gone
+        if os.getuid() == 0 or os.geteuid() == 0:
+            sys.exit("book_kit.sandbox_kernel: could not leave root")
+        connection_file += ".kernel"
+        fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(connection)
+    _limit(resource.RLIMIT_NPROC, args.max_processes)
+    _limit(resource.RLIMIT_FSIZE, args.max_file_mb * 2**20)
+    _limit(resource.RLIMIT_CORE, 0)
     if args.memory_mb:
-        limit = args.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    file_limit = args.max_file_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
-    resource.setrlimit(resource.RLIMIT_NPROC, (args.max_processes, args.max_processes))
-    os.chdir(workdir)
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", own_copy]
-    if args.isolate:
-        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-        os.execv(setpriv, [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs",
-                           "--", *kernel])
-    os.execv(sys.executable, kernel)
+        _limit(resource.RLIMIT_DATA, args.memory_mb * 2**20)
+    # ipykernel would watch for its parent to go (and see bwrap, pid 1 here, as "gone"); the
+    # sandbox ends with the grader's runner anyway (bwrap --die-with-parent)
+    os.environ.pop("JPY_PARENT_PID", None)
+    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
+                              # C-level output (TensorFlow's logs) goes to the kernel's stderr
+                              "--IPKernelApp.capture_fd_output=False",
+                              "--HistoryManager.enabled=False"])
 
 
 if __name__ == "__main__":

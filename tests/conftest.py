@@ -47,9 +47,9 @@ ROUGH_SECONDS = {
     "ch03_4_keras_extras-torch": 100, "ch03_3_keras_and_mnist-jax": 75,
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_4": 80,
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_3": 70,
-    "ch03_4_keras_extras-jax": 95, "test_grading_a_real_chapter": 50,
+    "ch03_4_keras_extras-jax": 95, "test_grading_a_real_chapter": 100,
     "ch03_4_keras_extras-tensorflow": 45, "test_quick_benchmark": 60,
-    "test_grading_a_hostile_class": 35,
+    "test_grading_a_hostile_class": 55,
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_1": 20,
     "ch03_1_tensors_and_gradients-": 25, "ch03_2_linear_classifier-": 20,
 }
