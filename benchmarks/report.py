@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTIONS = ("load", "suite")  # in the order they appear, after run.py's part
+SECTIONS = ("load", "suite", "grading")  # in the order they appear, after run.py's part
 
 
 def _pattern(name: str) -> re.Pattern:

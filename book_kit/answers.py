@@ -144,11 +144,12 @@ def _verdict(reference: dict, student: dict) -> str | None:
 
 
 def judge(reference: dict[tuple[str, str], dict], student: dict[tuple[str, str], dict],
-          missing: str = "no answer was recorded") -> tuple[bool, str]:
+          missing: str = "no answer was recorded") -> tuple[bool, str, float]:
     """Judge one exercise: every (case, part) of the reference must be answered and right.
 
-    Returns ``(passed, message)``; the message names each wrong part once (its first problem,
-    the shown example before hidden tests) and is empty when the exercise passed.
+    Returns ``(passed, message, fraction)``: the message names each wrong part once (its first
+    problem, the shown example before hidden tests) and is empty when the exercise passed;
+    ``fraction`` is the share of its parts (frameworks) right in every case, for partial credit.
     """
     problems: dict[str, str] = {}
     order = list(dict.fromkeys(part for _, part in reference))  # as the chapter's check lists them
@@ -164,4 +165,5 @@ def judge(reference: dict[tuple[str, str], dict], student: dict[tuple[str, str],
             right = "right on the shown example, " if (SHOWN, part) in reference else ""
             problem = f"{right}wrong on a hidden test ({case}): {problem}"
         problems[part] = f"{part}: {problem}" if part else problem
-    return not problems, "; ".join(problems[p] for p in order if p in problems)
+    message = "; ".join(problems[p] for p in order if p in problems)
+    return not problems, message, (len(order) - len(problems)) / len(order) if order else 0.0

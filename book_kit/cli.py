@@ -74,21 +74,58 @@ def _student(args) -> int:
 def _grade(args) -> int:
     from pathlib import Path
 
-    from book_kit import grading
+    from book_kit import gradebook, grading, grading_config
 
-    settings = grading.Settings(timeout=args.timeout, memory_mb=args.memory_mb or None,
-                                jobs=args.jobs, notebook_timeout=args.notebook_timeout,
-                                sandbox=not args.no_sandbox, max_processes=args.max_processes,
-                                max_file_mb=args.max_file_mb,
-                                keep_work=Path(args.keep_work) if args.keep_work else None)
     try:
+        settings = grading_config.settings(
+            grading_config.load(args.config), timeout=args.timeout, jobs=args.jobs,
+            notebook_timeout=args.notebook_timeout,
+            memory_mb=None if args.memory_mb is None else (args.memory_mb or None),
+            max_processes=args.max_processes, max_file_mb=args.max_file_mb,
+            sandbox=False if args.no_sandbox else None,
+            keep_work=Path(args.keep_work) if args.keep_work else None)
         rows = grading.grade(Path(args.chapter), [Path(s) for s in args.submissions],
-                             Path(args.out), settings, progress=not args.quiet)
-    except grading.UsageError as e:
+                             Path(args.out), settings, progress=not args.quiet,
+                             shard=_shard(args.shard))
+    except (grading.UsageError, grading_config.ConfigError) as e:
         print(f"book-kit grade: {e}", file=sys.stderr)
         return 2
-    print(grading.summary_table(rows))
-    print(f"\ngradebook: {Path(args.out) / 'gradebook.csv'} and {Path(args.out) / 'gradebook.html'}")
+    out = Path(args.out)
+    print(gradebook.summary_table(rows))
+    print(f"\n{out / 'gradebook.csv'}, {out / 'scores.csv'}, {out / 'gradebook.html'}, and a "
+          f"page per student in {out / 'feedback'}")
+    return 0
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise ValueError(f"--shard {text}: give K/N with 1 <= K <= N, e.g. --shard 2/8")
+    return k, n
+
+
+def _grade_merge(argv: list[str]) -> int:
+    from pathlib import Path
+
+    from book_kit import gradebook
+
+    parser = argparse.ArgumentParser(
+        prog="book-kit grade merge",
+        description="combine the output folders of `book-kit grade --shard K/N` runs")
+    parser.add_argument("folders", nargs="+", metavar="DIR")
+    parser.add_argument("--out", required=True, help="folder for the class's files")
+    args = parser.parse_args(argv)
+    try:
+        rows = gradebook.merge([Path(f) for f in args.folders], Path(args.out))
+    except ValueError as e:
+        print(f"book-kit grade merge: {e}", file=sys.stderr)
+        return 2
+    print(gradebook.summary_table(rows))
     return 0
 
 
@@ -130,16 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                    help="workbooks: plain files (the student is the file name) or nbgrader's "
                         "submitted/<student>/<assignment>/<notebook>.ipynb")
-    p.add_argument("--out", required=True, help="folder for gradebook.csv and gradebook.html")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="submissions graded at once")
-    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (60)")
+    p.add_argument("--out", required=True,
+                   help="folder for gradebook.csv, scores.csv, gradebook.html and feedback/")
+    p.add_argument("--shard", metavar="K/N", default=None,
+                   help="grade only the K-th of N slices of the class (combine the slices' "
+                        "folders with: book-kit grade merge DIR... --out DIR)")
+    p.add_argument("--config", metavar="TOML", default=None,
+                   help="a grading.toml: limits, points, roster, deadline (flags override it)")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="submissions graded at once (1)")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell (60)")
     p.add_argument("--notebook-timeout", type=int, default=None,
                    help="seconds per submission (default: 120 + 70 per code cell)")
-    p.add_argument("--memory-mb", type=int, default=8192,
+    p.add_argument("--memory-mb", type=int, default=None,
                    help="memory limit of each kernel in MB (RLIMIT_DATA; 8192; 0: none)")
-    p.add_argument("--max-processes", type=int, default=512,
+    p.add_argument("--max-processes", type=int, default=None,
                    help="processes and threads one submission may run (512)")
-    p.add_argument("--max-file-mb", type=int, default=256,
+    p.add_argument("--max-file-mb", type=int, default=None,
                    help="largest file a submission may write, in MB (256)")
     p.add_argument("--keep-work", metavar="DIR", default=None,
                    help="copy each submission's working folder into DIR/<student> afterwards")
@@ -157,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["grade", "merge"]:
+        return _grade_merge(argv[2:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

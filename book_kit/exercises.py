@@ -49,9 +49,41 @@ class NotAttempted(ExerciseFailed):
                          "run that cell, then run this check again.")
 
 
+# Each exercise's latest verdict in this kernel, for summary(): its shown example sets it, a
+# hidden test can only take it back.
+_verdicts: dict[str, bool] = {}
+
+
 def passed(exercise: str) -> None:
     """The one fixed line a check prints when the answer is right."""
+    _verdicts[exercise] = True
     print(f"{RIGHT} {exercise}: correct!")
+
+
+def _failed(exercise: str, error: ExerciseFailed) -> ExerciseFailed:
+    _verdicts[exercise] = False
+    return error
+
+
+def summary(exercises: list[str]) -> None:
+    """Every exercise's status in one table (the last cell of a chapter and its workbook).
+
+    A check cell is tagged ``raises-exception``, so *Run All* goes on past a wrong answer to
+    the next exercise; this cell then lists them all and, if any is not right yet, fails itself
+    (so ``pytest --nbval-lax`` still fails a wrong notebook).
+
+    Example
+    -------
+    >>> summary(["Exercise 1 (double)", "Exercise 2 (mean of squares)"])
+    """
+    if _answers.recording():  # grading: the grader judges, from the recorded answers
+        return
+    status = {True: f"{RIGHT} right", False: f"{WRONG} not right yet", None: "- not checked yet"}
+    print_table(["exercise", "status"], [(e, status[_verdicts.get(e)]) for e in exercises])
+    missing = [e for e in exercises if not _verdicts.get(e)]
+    if missing:
+        raise ExerciseFailed(f"{len(missing)} of {len(exercises)} exercises not right yet: "
+                             + "; ".join(missing) + ". Their check cells above say why.")
 
 
 # --- calling the student's code --------------------------------------------------------------
@@ -193,7 +225,7 @@ def check(exercise: str, answer, expected, *, args: tuple = (), kwargs: dict | N
         compare(produce(), expected, what=what, rtol=rtol, atol=atol, check_dtype=check_dtype,
                 hint=hint)
     except ExerciseFailed as e:
-        raise (_hidden_failure(exercise, hidden, e) if hidden else e) from None
+        raise _failed(exercise, _hidden_failure(exercise, hidden, e) if hidden else e) from None
     if not hidden:
         passed(exercise)
 
@@ -223,7 +255,7 @@ def check_at_least(exercise: str, answer, bound: float, *, what: str, args: tupl
             raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
                                  + (f" Hint: {hint}" if hint else ""))
     except ExerciseFailed as e:
-        raise (_hidden_failure(exercise, hidden, e) if hidden else e) from None
+        raise _failed(exercise, _hidden_failure(exercise, hidden, e) if hidden else e) from None
     if not hidden:
         passed(exercise)
 
@@ -239,7 +271,7 @@ def check_true(exercise: str, condition: bool, message: str) -> None:
                         _answers.close_rule(0, 0, "the property", message))
         return
     if not condition:
-        raise ExerciseFailed(message)
+        raise _failed(exercise, ExerciseFailed(message))
     passed(exercise)
 
 
@@ -290,8 +322,9 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
         print_table(["framework", "got", "expected", ""], rows)
     if problems:
         where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
-        raise ExerciseFailed(f"{exercise}: {len(problems)} of {len(rows)} {where}.\n"
-                             + "\n".join(problems) + (f"\nHint: {hint}" if hint else ""))
+        raise _failed(exercise, ExerciseFailed(
+            f"{exercise}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)
+            + (f"\nHint: {hint}" if hint else "")))
     if not hidden:
         passed(exercise)
 

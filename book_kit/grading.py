@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
-import csv
 import dataclasses
 import hashlib
-import html
 import json
 import os
 import queue
@@ -34,34 +32,15 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from book_kit import answers, nbrun, sandbox, workbook
+from book_kit import answers, gradebook, grading_config, nbrun, sandbox, workbook
+from book_kit.gradebook import Row
+from book_kit.grading_config import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class UsageError(ValueError):
     """Grading could not start (bad chapter, no submissions, no sandbox ...): exit non-zero."""
-
-
-@dataclasses.dataclass
-class Row:
-    student: str
-    exercise: str
-    passed: bool
-    message: str
-    submission: str = ""
-
-
-@dataclasses.dataclass
-class Settings:
-    timeout: int = 60                 # seconds per cell
-    notebook_timeout: int | None = None  # seconds per notebook (default: from the cell count)
-    memory_mb: int | None = 8192      # RLIMIT_DATA of the kernel
-    jobs: int = 1
-    sandbox: bool = True              # False only with --no-sandbox: the code runs as you
-    max_processes: int = 512          # processes and threads of one submission
-    max_file_mb: int = 256            # largest file it may write
-    keep_work: Path | None = None     # copy each working folder here (to see what it wrote)
 
 
 # --- preparing the graded notebook -----------------------------------------------------------
@@ -298,44 +277,55 @@ def _missing_reason(cell_id: str, run: Run) -> str:
     return "no answer was recorded (did an earlier cell change book_kit.exercises?)"
 
 
-def run_submission(chapter_nb, chapter_name: str, submission: Path, settings: Settings,
-                   student: str, slot: int = 0):
-    """Run one submission in its sandbox: a :class:`Run`, or rows failing every exercise when
-    the file cannot be run at all (unreadable, not a notebook, another chapter's)."""
+def _submission_nb(chapter_nb, chapter_name: str, submission: Path):
+    """The submission as a notebook of this chapter, or the reason it cannot be graded."""
     import nbformat
-
-    def everything_failed(message):
-        return [Row(student, workbook.exercise_name(c.id), False, message, str(submission))
-                for c in workbook.check_cells(chapter_nb)]
 
     try:
         data = submission.read_bytes()
     except OSError as e:
-        return everything_failed(f"could not read the submission: {e}")
+        return None, f"could not read the submission: {e}"
     try:
         submission_nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(submission_nb)
     except Exception as e:  # not JSON, not a notebook, an unknown format version ...
-        return everything_failed(f"the submission is not a valid notebook: "
-                                 f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
-    why_not = _belongs_to(chapter_nb, chapter_name, submission_nb)
+        return None, (f"the submission is not a valid notebook: "
+                      f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+    return submission_nb, _belongs_to(chapter_nb, chapter_name, submission_nb)
+
+
+def run_submission(chapter_nb, chapter_name: str, submission: Path, settings: Settings,
+                   student: str, slot: int = 0):
+    """Run one submission in its sandbox: a :class:`Run`, or the reason it cannot be run at
+    all (unreadable, not a notebook, another chapter's)."""
+    submission_nb, why_not = _submission_nb(chapter_nb, chapter_name, submission)
     if why_not:
-        return everything_failed(why_not)
+        return why_not
     return run_sandboxed(graded_notebook(chapter_nb, submission_nb), settings, slot,
                          keep_as=student)
 
 
+def exercise_points(chapter_nb, overrides: dict | None = None) -> dict[str, float]:
+    """Each exercise's points: its check cell's nbgrader ``points`` (1 if none), or the override."""
+    points = {}
+    for cell in workbook.check_cells(chapter_nb):
+        name = workbook.exercise_name(cell.id)
+        points[name] = float((overrides or {}).get(
+            name, cell.metadata.get("nbgrader", {}).get("points", 1)))
+    return points
+
+
 def judge_submission(chapter_nb, run: Run, reference: dict, student: str,
-                     submission: Path) -> list[Row]:
-    """A row per exercise: the submission's recorded answers against the chapter's."""
-    rows = []
+                     submission: Path) -> list[tuple[str, bool, float, str]]:
+    """``(exercise, passed, fraction, message)`` per exercise: the submission's recorded answers
+    against the chapter's; ``fraction`` of its parts right (partial credit)."""
+    results = []
     for cell in workbook.check_cells(chapter_nb):
         title = workbook.exercise_title(cell)
-        passed, message = answers.judge(reference[title], run.answers.get(title, {}),
-                                        missing=_missing_reason(cell.id, run))
-        rows.append(Row(student, workbook.exercise_name(cell.id), passed, message,
-                        str(submission)))
-    return rows
+        passed, message, fraction = answers.judge(reference[title], run.answers.get(title, {}),
+                                                  missing=_missing_reason(cell.id, run))
+        results.append((workbook.exercise_name(cell.id), passed, fraction, message))
+    return results
 
 
 def student_names(submissions: list[Path]) -> list[str]:
@@ -376,8 +366,22 @@ def _prefetch_data(chapter_nb) -> None:
                 raise UsageError(f"the chapter needs the {name} data set: {e}") from None
 
 
+def in_shard(names: list[str], shard: tuple[int, int] | None) -> set[str]:
+    """The names the K-th of N shards grades (1-based): every N-th name in sorted order, so the
+    slices are the same on every machine, whatever order the files were given in."""
+    if shard is None:
+        return set(names)
+    k, n = shard
+    return {name for i, name in enumerate(sorted(set(names))) if i % n == k - 1}
+
+
 def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Settings,
-          progress: bool = True) -> list[Row]:
+          progress: bool = True, shard: tuple[int, int] | None = None) -> list[Row]:
+    """Grade ``submissions`` and write every output into ``out_dir`` (``book_kit.gradebook``).
+
+    ``shard=(k, n)`` grades only the k-th of n deterministic slices of the class (students on
+    the roster included); ``merge`` combines the slices' folders into the class's.
+    """
     import nbformat
 
     chapter = Path(chapter)
@@ -408,6 +412,9 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
               "they can read and change your files.", file=sys.stderr)
     _prefetch_data(chapter_nb)
     names = student_names(submissions)
+    mine = in_shard([*names, *(settings.roster or [])], shard)
+    submissions = [s for s, name in zip(submissions, names) if name in mine]
+    names = [name for name in names if name in mine]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -427,83 +434,99 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
     # first (once per chapter, then cached): a chapter whose own solutions fail stops here,
     # before a whole class is run
     reference = reference_answers(chapter_nb, chapter_bytes, settings)
+    cache = ResultCache(out_dir / ".cache", chapter_bytes, settings)
+    counts = {"run": 0, "cached": 0}
 
-    def grade_one(submission: Path, name: str, slot: int) -> list[Row]:
+    def grade_one(submission: Path, name: str, slot: int) -> list[tuple]:
+        cached = cache.get(submission)
+        if cached is not None:
+            counts["cached"] += 1
+            return cached
         result = run_submission(chapter_nb, chapter.name, submission, settings, name, slot)
-        if isinstance(result, list):  # it could not be run at all
-            return result
-        return judge_submission(chapter_nb, result, reference, name, submission)
+        if isinstance(result, str):  # it could not be run at all
+            return [(workbook.exercise_name(c.id), False, 0.0, result) for c in checks]
+        counts["run"] += 1
+        judged = judge_submission(chapter_nb, result, reference, name, submission)
+        cache.put(submission, judged)
+        return judged
 
-    rows_by_student: dict[str, list[Row]] = {}
+    results: dict[str, list[tuple]] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
         futures = {pool.submit(in_a_slot, grade_one, Path(s), name): name
                    for s, name in zip(submissions, names)}
         with tqdm(total=len(futures), desc="grading", unit="notebook", disable=not progress,
                   file=sys.stderr) as bar:
             for future in concurrent.futures.as_completed(futures):
-                rows_by_student[futures[future]] = future.result()
+                results[futures[future]] = future.result()
                 bar.update()
-    rows = [row for name in names for row in rows_by_student[name]]
+    if progress:
+        print(f"book-kit grade: {counts['run']} submissions run, {counts['cached']} unchanged "
+              f"since the last grading (from {out_dir / '.cache'})", file=sys.stderr)
+    points = exercise_points(chapter_nb, settings.points)
+    rows = []
+    for submission, name in zip(submissions, names):
+        late = grading_config.is_late(Path(submission), settings.deadline)
+        rows += [Row(name, exercise, passed, message, str(submission),
+                     round(points[exercise] * fraction, 2), points[exercise], late)
+                 for exercise, passed, fraction, message in results[name]]
+    for name in settings.roster or []:  # who should have handed in and did not
+        if name not in names and name in mine:
+            rows += [Row(name, e, False, "no submission", "", 0.0, p) for e, p in points.items()]
+    strangers = sorted(set(names) - set(settings.roster)) if settings.roster else []
+    if strangers:
+        print(f"book-kit grade: warning: not on the roster: {', '.join(strangers)}",
+              file=sys.stderr)
     titles = {workbook.exercise_name(c.id): workbook.exercise_title(c) for c in checks}
-    write_csv(rows, out_dir / "gradebook.csv")
-    write_html(rows, titles, chapter.name, out_dir / "gradebook.html")
+    rows = gradebook.write_all(rows, titles, chapter.name, out_dir)
+    by_student = gradebook.by_student(rows)
+    trusted = {c.get("id"): c.source for c in chapter_nb.cells if c.cell_type != "code"}
+    for submission, name in [*zip(submissions, names),
+                             *((None, n) for n in settings.roster or []
+                               if n not in names and n in mine)]:
+        graded = None
+        if submission is not None:
+            submission_nb, why_not = _submission_nb(chapter_nb, chapter.name, Path(submission))
+            if not why_not:
+                graded = feedback_notebook(chapter_nb, submission_nb)
+        gradebook.write_feedback(graded, list(by_student[name].values()), titles, chapter.name,
+                                 gradebook.feedback_file(out_dir, name), trusted)
     return rows
 
 
-def write_csv(rows: list[Row], path: Path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "exercise", "passed", "message", "submission"])
-        for r in rows:
-            writer.writerow([r.student, r.exercise, "yes" if r.passed else "no", r.message,
-                             r.submission])
+def feedback_notebook(chapter_nb, submission_nb):
+    """The notebook as graded, its check cells without their hidden tests (they stay hidden)."""
+    nb = graded_notebook(chapter_nb, submission_nb)
+    for cell in workbook.check_cells(nb):
+        cell.source = workbook.strip_solutions(cell.source, cell.id)
+    return nb
 
 
-def _by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
-    table: dict[str, dict[str, Row]] = {}
-    for r in rows:
-        table.setdefault(r.student, {})[r.exercise] = r
-    return table
+class ResultCache:
+    """Judged results by submission content, in the output folder: grading again after a few
+    submissions changed runs just those. The key also holds the chapter, book_kit's grading code
+    and the limits, so a change to any of them grades everything again."""
 
+    CODE = ("answers.py", "exercises.py", "arrays.py", "grading.py", "cell_runner.py",
+            "sandbox.py", "sandbox_kernel.py")
 
-def summary_table(rows: list[Row]) -> str:
-    table = _by_student(rows)
-    exercises = list(dict.fromkeys(r.exercise for r in rows))
-    header = ["student", "score", *exercises]
-    lines = [header]
-    for student, results in table.items():
-        score = sum(r.passed for r in results.values())
-        lines.append([student, f"{score}/{len(exercises)}",
-                      *("✔" if results[e].passed else "✘" for e in exercises)])
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    def __init__(self, folder: Path, chapter_bytes: bytes, settings: Settings):
+        self.folder = folder
+        digest = hashlib.sha256(chapter_bytes)
+        for name in self.CODE:
+            digest.update((PACKAGE_DIR / name).read_bytes())
+        digest.update(json.dumps([settings.limits(), _versions()], sort_keys=True).encode())
+        self.context = digest.hexdigest()
 
+    def _path(self, submission: Path) -> Path:
+        key = hashlib.sha256(self.context.encode() + Path(submission).read_bytes()).hexdigest()
+        return self.folder / f"{key}.json"
 
-def write_html(rows: list[Row], titles: dict[str, str], chapter: str, path: Path) -> None:
-    table = _by_student(rows)
-    exercises = list(dict.fromkeys(r.exercise for r in rows))
-    head = "".join(f"<th title='{html.escape(titles.get(e, e))}'>{html.escape(e)}</th>"
-                   for e in exercises)
-    body = []
-    for student, results in table.items():
-        score = sum(r.passed for r in results.values())
-        cells = "".join(
-            f"<td class='{'ok' if results[e].passed else 'no'}' "
-            f"title='{html.escape(results[e].message)}'>{'✔' if results[e].passed else '✘'}"
-            f"{'' if results[e].passed else '<br><small>' + html.escape(results[e].message) + '</small>'}"
-            "</td>" for e in exercises)
-        body.append(f"<tr><th>{html.escape(student)}</th><td>{score}/{len(exercises)}</td>{cells}</tr>")
-    legend = "".join(f"<li><b>{html.escape(e)}</b>: {html.escape(titles.get(e, e))}</li>"
-                     for e in exercises)
-    path.write_text(f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Gradebook: {html.escape(chapter)}</title>
-<style>body{{font-family:sans-serif}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;max-width:28em}}
-.ok{{color:#009E73}} .no{{color:#D55E00}} small{{color:#333}}</style></head>
-<body><h1>Gradebook: {html.escape(chapter)}</h1>
-<table><tr><th>student</th><th>score</th>{head}</tr>
-{''.join(body)}</table><ul>{legend}</ul></body></html>
-""", encoding="utf-8")
+    def get(self, submission: Path) -> list[tuple] | None:
+        try:
+            return [tuple(r) for r in json.loads(self._path(submission).read_text())]
+        except (OSError, ValueError):
+            return None
 
+    def put(self, submission: Path, results: list[tuple]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._path(submission).write_text(json.dumps(results))

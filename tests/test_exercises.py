@@ -111,3 +111,26 @@ def test_in_jupyter_a_failure_shows_its_message_without_traceback(tmp_path):
     text = "\n".join(error.traceback)
     assert "your answer is 1, expected 2" in text and "Hint: double it" in text
     assert "File " not in text and "exercises.py" not in text  # no frames, no library paths
+
+
+def test_summary_lists_every_exercise_and_fails_unless_all_are_right(capsys):
+    from book_kit import exercises as ex
+
+    ex._verdicts.clear()
+    ex.check("Exercise A", lambda: 2, 2)
+    with pytest.raises(ex.ExerciseFailed):
+        ex.check("Exercise B", lambda: 3, 2)
+    ex.check("Exercise C", lambda: 1, 1)
+    with pytest.raises(ex.ExerciseFailed):  # right on the example, wrong on a hidden test
+        ex.check("Exercise C", lambda: 1, 5, hidden="other input")
+    with pytest.raises(ex.ExerciseFailed, match="3 of 4 exercises not right yet: Exercise B; "
+                                                "Exercise C; Exercise D"):
+        ex.summary(["Exercise A", "Exercise B", "Exercise C", "Exercise D"])
+    table = capsys.readouterr().out
+    assert "Exercise A  ✔ right" in table and "Exercise B  ✘ not right yet" in table
+    assert "Exercise D  - not checked yet" in table
+    ex.check("Exercise B", lambda: 2, 2)  # fixed and checked again
+    ex.check("Exercise C", lambda: 5, 5)
+    ex.check("Exercise D", lambda: 0, 0)
+    ex.summary(["Exercise A", "Exercise B", "Exercise C", "Exercise D"])
+    ex._verdicts.clear()

@@ -416,13 +416,13 @@ def test_answers_are_judged_by_the_references_rule_not_the_submissions():
     lenient = {"kind": "at_least", "bound": -1e9, "what": "x"}
     student = {("shown", ""): {"value": answers.encode(8.0), "rule": lenient},
                ("x = -1.5", ""): {"value": answers.encode(8.0), "rule": lenient}}
-    passed, message = answers.judge(reference, student)
-    assert not passed
+    passed, message, fraction = answers.judge(reference, student)
+    assert not passed and fraction == 0
     assert message.startswith("right on the shown example, wrong on a hidden test (x = -1.5): "
                               "double() is 8, expected -3")
     assert answers.judge(reference, {**student, ("x = -1.5", ""): {
-        "value": answers.encode(-3.0)}}) == (True, "")
-    assert answers.judge(reference, {}, missing="timed out") == (False, "timed out")
+        "value": answers.encode(-3.0)}}) == (True, "", 1.0)
+    assert answers.judge(reference, {}, missing="timed out") == (False, "timed out", 0.0)
     garbled = {("shown", ""): {"value": {"shape": [2], "data": [1.0]}}}
     assert "not readable" in answers.judge(reference, garbled)[1]
 
@@ -517,3 +517,109 @@ def test_every_exercise_of_every_chapter_has_hidden_tests():
             title = workbook.exercise_title(cell)
             assert source.count(f'"{title}"') >= 2, f"{chapter.name} {cell.id}: hidden tests " \
                 "must use the exercise's title, so grading files their answers under it"
+
+
+def test_a_class_gets_points_scores_feedback_and_a_cached_regrade(tmp_path):
+    """Honest, partial, empty, late, two students with the same file name, one who never handed
+    in: every output file, then a second grading that runs nothing."""
+    inbox = tmp_path / "inbox"
+    for folder in ("morning", "evening"):
+        (inbox / folder).mkdir(parents=True)
+    nbformat.write(_right(_workbook(), "ex1-solution", "ex2-solution", "ex3-solution"),
+                   inbox / "honest.ipynb")
+    partial = _answer(_right(_workbook(), "ex1-solution"), "ex3-solution",
+                      "def ones_numpy():\n    return np.ones(3)\n\n\ndef ones_list():\n"
+                      "    return [1, 2, 3]")
+    partial.cells.insert(1, nbformat.v4.new_markdown_cell("my notes <script>steal()</script>"))
+    nbformat.write(partial, inbox / "partial.ipynb")
+    nbformat.write(_workbook(), inbox / "morning" / "hw.ipynb")
+    nbformat.write(_right(_workbook(), "ex1-solution"), inbox / "evening" / "hw.ipynb")
+    late = tmp_path / "course" / "submitted" / "grace" / "ps1" / "mini_chapter.ipynb"
+    late.parent.mkdir(parents=True)
+    nbformat.write(_insert_before(_right(_workbook(), "ex1-solution", "ex2-solution",
+                                         "ex3-solution"), "ex1-md", "# grace's own notes"), late)
+    (late.parent / "timestamp.txt").write_text("2026-12-02 08:00:00.000000 UTC")
+    config = tmp_path / "grading.toml"
+    config.write_text('timeout = 30\njobs = 2\ndeadline = 2026-12-01T23:59:00Z\n'
+                      'roster = ["honest", "partial", "morning/hw", "evening/hw", "grace", "alan"]\n'
+                      '[points]\nex2 = 4\n')
+    submissions = sorted(map(str, inbox.rglob("*.ipynb"))) + [str(late)]
+    out = tmp_path / "grades"
+
+    def grade(*extra, out=out, command=("grade", "--chapter", str(MINI), *submissions)):
+        result = subprocess.run([sys.executable, "-m", "book_kit.cli", *command, "--out", str(out),
+                                 *extra], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    first = grade("--config", str(config))
+    assert "5 submissions run, 0 unchanged" in first.stderr, first.stderr[-500:]
+    with open(out / "gradebook.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["student", "exercise", "passed", "message", "points", "max_points",
+                             "submission", "late"]
+    points = {(r["student"], r["exercise"]): (r["points"], r["max_points"]) for r in rows}
+    assert points[("partial", "ex3")] == ("1", "2")  # one of its two parts right
+    assert points[("partial", "ex2")] == ("0", "4")  # the configuration's points
+    assert points[("honest", "ex2")] == ("4", "4")
+    assert {r["student"] for r in rows} == {"honest", "partial", "morning/hw", "evening/hw",
+                                            "grace", "alan"}
+    assert all(r["message"] == "no submission" for r in rows if r["student"] == "alan")
+    with open(out / "scores.csv", encoding="utf-8") as f:
+        scores = {r["student"]: r for r in csv.DictReader(f)}
+    assert list(next(iter(scores.values()))) == ["student", "ex1", "ex2", "ex3", "total", "max",
+                                                 "percent", "late"]
+    assert scores["honest"]["total"] == "8" and scores["honest"]["percent"] == "100.0"
+    assert scores["partial"]["total"] == "3" and scores["partial"]["percent"] == "37.5"
+    assert scores["grace"]["late"] == "yes" and scores["honest"]["late"] == "no"
+    assert scores["alan"]["total"] == "0" and scores["morning/hw"]["total"] == "0"
+    assert scores["evening/hw"]["total"] == "2"
+    page = (out / "gradebook.html").read_text()
+    assert "pass rate" in page and "<svg" in page and "sortable" in page
+    assert "67 % passed" in page  # ex1: honest, partial, evening/hw, grace of 6
+    feedback = {p.name: p.read_text() for p in (out / "feedback").glob("*.html")}
+    assert set(feedback) == {"honest.html", "partial.html", "morning_hw.html", "evening_hw.html",
+                             "grace.html", "alan.html"}
+    mine = feedback["partial.html"]
+    assert "3 of 8 points" in mine and "list: the answer" in mine
+    assert "honest" not in mine and "grace" not in mine  # nobody else's
+    assert "BEGIN HIDDEN TESTS" not in mine and "x = -1.5" not in mine  # hidden tests stay hidden
+    assert "my notes" in mine and "<script>steal()" not in mine  # its HTML is shown as text
+    assert "Submitted after the deadline" in feedback["grace.html"]
+
+    second = grade("--config", str(config))  # nothing changed: nothing runs
+    assert "0 submissions run, 5 unchanged" in second.stderr, second.stderr[-500:]
+    with open(out / "gradebook.csv", encoding="utf-8") as f:
+        assert list(csv.DictReader(f)) == rows
+
+    # the class in two slices, as two machines would grade it, then merged: the same files
+    for k in (1, 2):
+        grade("--config", str(config), "--shard", f"{k}/2", out=tmp_path / f"shard{k}")
+    sizes = [len(list((tmp_path / f"shard{k}" / "feedback").glob("*.html"))) for k in (1, 2)]
+    assert sorted(sizes) == [3, 3]
+    grade(out=tmp_path / "merged", command=("grade", "merge", str(tmp_path / "shard1"),
+                                            str(tmp_path / "shard2")))
+    for name in ("gradebook.csv", "scores.csv", "gradebook.html"):
+        assert (tmp_path / "merged" / name).read_text() == (out / name).read_text(), name
+    assert {p.name for p in (tmp_path / "merged" / "feedback").iterdir()} == set(feedback)
+
+
+def test_a_grading_toml_is_checked_and_flags_override_it(tmp_path):
+    from book_kit import grading_config
+
+    config = tmp_path / "grading.toml"
+    config.write_text("timeout = 90\njobs = 3\ndeadline = 2026-12-01\n[points]\nex1 = 2.5\n")
+    loaded = grading_config.load(config)
+    settings = grading_config.settings(loaded, timeout=None, jobs=1)
+    assert (settings.timeout, settings.jobs, settings.points) == (90, 1, {"ex1": 2.5})
+    assert settings.deadline.hour == 23  # a date alone means the end of that day
+    for text, words in [("timeout = 'long'", "timeout should be int"),
+                        ("timout = 3", "unknown setting 'timout'"),
+                        ("[points]\nex1 = -1", "points for ex1"), ("timeout = ", "not valid TOML")]:
+        config.write_text(text)
+        with pytest.raises(grading_config.ConfigError, match=words):
+            grading_config.load(config)
+    bad_shard = subprocess.run([sys.executable, "-m", "book_kit.cli", "grade", "--chapter",
+                                str(MINI), str(MINI), "--out", str(tmp_path), "--shard", "3/2"],
+                               capture_output=True, text=True, timeout=120)
+    assert bad_shard.returncode == 2 and "1 <= K <= N" in bad_shard.stderr

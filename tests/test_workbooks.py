@@ -75,8 +75,9 @@ def _workbook_with_stored_outputs(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter, tmp_path):
     """A student's Run All: every cell but the exercise checks gives exactly the chapter's stored
-    output (strict nbval, on this CPU, on the backend the chapter stores), and every check fails
-    with "not attempted yet".
+    output (strict nbval, on this CPU, on the backend the chapter stores), every check fails
+    with "not attempted yet" (and, tagged raises-exception, lets Run All go on), and the summary
+    cell at the end fails listing every exercise.
 
     This is also the chapter's own native run: test_chapters runs the chapter, solutions included,
     on imitated other CPU kernels, and test_browser runs it, solutions included, on this one.
@@ -93,7 +94,10 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
             failed.add(int(re.search(r"Cell (\d+)", case.get("name")).group(1)))
     code_cells = [c for c in nbformat.read(target, as_version=4).cells if c.cell_type == "code"]
     checks = {i for i, c in enumerate(code_cells) if workbook.is_check_cell(c)}
-    assert failed == checks, (
-        f"failed cells {sorted(failed)}, check cells {sorted(checks)}: "
+    summary = {i for i, c in enumerate(code_cells) if c.get("id") == "exercises-summary"}
+    assert len(summary) == 1 and max(summary) == len(code_cells) - 1  # the last cell
+    assert failed == checks | summary, (
+        f"failed cells {sorted(failed)}, check cells {sorted(checks)}, summary {summary}: "
         + (result.stdout[-6000:]))
+    assert f"{len(checks)} of {len(checks)} exercises not right yet" in result.stdout
     assert result.stdout.count("not attempted yet") >= len(checks)

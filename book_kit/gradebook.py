@@ -1,0 +1,275 @@
+"""What ``book-kit grade`` writes: the class's tables, its web page, and each student's feedback.
+
+- ``gradebook.csv``: a row per student and exercise (``student, exercise, passed, message,
+  points, max_points, submission, late``);
+- ``scores.csv``: a row per student, a column per exercise, then ``total, max, percent, late``,
+  ready for a Canvas or Moodle import;
+- ``gradebook.html``: the class, sortable by any column, with each exercise's pass rate and the
+  distribution of scores;
+- ``feedback/<student>.html``: that student's notebook as graded, each check followed by its
+  verdict and reason, and nothing about anyone else.
+
+Example
+-------
+>>> write_all(rows, titles, "ch03_1.ipynb", Path("grades"), notebooks)
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class Row:
+    """One student's result on one exercise."""
+    student: str
+    exercise: str
+    passed: bool
+    message: str
+    submission: str = ""
+    points: float = 0.0
+    max_points: float = 1.0
+    late: bool = False
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
+    table: dict[str, dict[str, Row]] = {}
+    for r in rows:
+        table.setdefault(r.student, {})[r.exercise] = r
+    return table
+
+
+def totals(results: dict[str, Row]) -> tuple[float, float]:
+    return (round(sum(r.points for r in results.values()), 2),
+            round(sum(r.max_points for r in results.values()), 2))
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    """``gradebook.csv``: a row per student and exercise."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "exercise", "passed", "message", "points", "max_points",
+                         "submission", "late"])
+        for r in rows:
+            writer.writerow([r.student, r.exercise, "yes" if r.passed else "no", r.message,
+                             _number(r.points), _number(r.max_points), r.submission,
+                             "yes" if r.late else "no"])
+
+
+def write_scores(rows: list[Row], path: Path) -> None:
+    """``scores.csv``: a row per student, a column of points per exercise, then the total."""
+    exercises = list(dict.fromkeys(r.exercise for r in rows))
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *exercises, "total", "max", "percent", "late"])
+        for student, results in by_student(rows).items():
+            total, most = totals(results)
+            writer.writerow([student, *(_number(results[e].points) for e in exercises),
+                             _number(total), _number(most),
+                             f"{100 * total / most:.1f}" if most else "0.0",
+                             "yes" if any(r.late for r in results.values()) else "no"])
+
+
+def summary_table(rows: list[Row]) -> str:
+    """The class at a glance, for the terminal."""
+    exercises = list(dict.fromkeys(r.exercise for r in rows))
+    lines = [["student", "score", *exercises]]
+    for student, results in by_student(rows).items():
+        total, most = totals(results)
+        marks = ["✔" if results[e].passed else ("~" if results[e].points else "✘")
+                 for e in exercises]
+        late = " (late)" if any(r.late for r in results.values()) else ""
+        lines.append([student, f"{_number(total)}/{_number(most)}{late}", *marks])
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
+    text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def _histogram_svg(percents: list[float]) -> str:
+    """The distribution of scores in ten bins of 10 %, as an inline SVG bar chart."""
+    counts = [0] * 10
+    for p in percents:
+        counts[min(9, int(p // 10))] += 1
+    top = max(counts) or 1
+    bars = []
+    for i, n in enumerate(counts):
+        height = 120 * n / top
+        label = f"{i * 10}–{i * 10 + 10} %: {n} student{'s' if n != 1 else ''}"
+        bars.append(f"<rect x='{40 + i * 36}' y='{130 - height:.1f}' width='30' "
+                    f"height='{height:.1f}' fill='#0072B2'><title>{label}</title></rect>"
+                    f"<text x='{55 + i * 36}' y='{125 - height:.1f}' font-size='11' "
+                    f"text-anchor='middle'>{n or ''}</text>"
+                    f"<text x='{55 + i * 36}' y='146' font-size='10' "
+                    f"text-anchor='middle'>{i * 10}</text>")
+    return ("<svg role='img' aria-label='distribution of scores' width='420' height='172'>"
+            + "".join(bars) + "<text x='220' y='168' font-size='11' text-anchor='middle'>"
+            "score (%)</text></svg>")
+
+
+_SORT_SCRIPT = """
+document.querySelectorAll('th.sortable').forEach((th, column) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const rows = Array.from(body.rows);
+  const ascending = th.dataset.order !== 'asc';
+  th.dataset.order = ascending ? 'asc' : 'desc';
+  const key = row => { const cell = row.cells[column]; const v = cell.dataset.value ?? cell.textContent;
+                       return isNaN(parseFloat(v)) ? v.toLowerCase() : parseFloat(v); };
+  rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (ascending ? 1 : -1));
+  rows.forEach(row => body.appendChild(row));
+}));
+"""
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}
+th.sortable{cursor:pointer;background:#f3f3f3}th.sortable:hover{background:#e4e4e4}
+td.score{white-space:nowrap}.ok{color:#009E73}.partial{color:#b07000}.no{color:#D55E00}.late{color:#D55E00;font-weight:bold}
+small{color:#444;display:block;max-width:26em}tfoot td{background:#fafafa}"""
+
+
+def write_class_html(rows: list[Row], titles: dict[str, str], chapter: str, path: Path) -> None:
+    """``gradebook.html``: every student and exercise, sortable, with pass rates and a histogram."""
+    table = by_student(rows)
+    exercises = list(dict.fromkeys(r.exercise for r in rows))
+    head = "".join(f"<th class='sortable' title='{html.escape(titles.get(e, e))}'>"
+                   f"{html.escape(e)}</th>" for e in exercises)
+    body, percents = [], []
+    for student, results in table.items():
+        total, most = totals(results)
+        percent = 100 * total / most if most else 0.0
+        percents.append(percent)
+        late = any(r.late for r in results.values())
+        cells = []
+        for e in exercises:
+            r = results[e]
+            kind = "ok" if r.passed else ("partial" if r.points else "no")
+            reason = "" if r.passed else f"<small>{html.escape(r.message)}</small>"
+            cells.append(f"<td class='{kind}' data-value='{r.points}'>"
+                         f"{_number(r.points)}/{_number(r.max_points)}{reason}</td>")
+        body.append(f"<tr><th>{html.escape(student)}</th><td class='score' data-value='{percent:.2f}'>"
+                    f"{_number(total)}/{_number(most)} ({percent:.0f} %)</td>"
+                    f"<td class='{'late' if late else ''}'>{'late' if late else ''}</td>"
+                    + "".join(cells) + "</tr>")
+    rates = "".join(
+        f"<td>{100 * sum(table[s][e].passed for s in table) / len(table):.0f} % passed</td>"
+        for e in exercises)
+    legend = "".join(f"<li><b>{html.escape(e)}</b>: {html.escape(titles.get(e, e))}</li>"
+                     for e in exercises)
+    mean = sum(percents) / len(percents) if percents else 0.0
+    path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Gradebook: {html.escape(chapter)}</title>
+<style>{_STYLE}</style></head>
+<body><h1>Gradebook: {html.escape(chapter)}</h1>
+<p>{len(table)} students, mean score {mean:.0f} %. Click a column's heading to sort by it.</p>
+<table><thead><tr><th class='sortable'>student</th><th class='sortable'>score</th>
+<th class='sortable'>late</th>{head}</tr></thead>
+<tbody>{''.join(body)}</tbody>
+<tfoot><tr><th>pass rate</th><td></td><td></td>{rates}</tr></tfoot></table>
+<h2>Distribution of scores</h2>{_histogram_svg(percents)}
+<h2>Exercises</h2><ul>{legend}</ul>
+<script>{_SORT_SCRIPT}</script></body></html>
+""", encoding="utf-8")
+
+
+def feedback_file(out_dir: Path, student: str) -> Path:
+    """``feedback/<student>.html``, with folder separators in a name made safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
+    return out_dir / "feedback" / f"{safe}.html"
+
+
+def write_feedback(graded_nb, results: list[Row], titles: dict[str, str], chapter: str,
+                   path: Path, trusted: dict[str, str] | None = None) -> None:
+    """A student's graded notebook, each check cell followed by its verdict, as HTML.
+
+    ``graded_nb`` is None when the submission could not be run; the page then gives the reason.
+    A markdown cell whose text is not the chapter's (``trusted``: cell id -> source) shows its
+    HTML as text: a submission is not trusted to put scripts into a web page.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    total = sum(r.points for r in results)
+    most = sum(r.max_points for r in results)
+    student = results[0].student if results else ""
+    summary = "\n".join(
+        f"- **{html.escape(titles.get(r.exercise, r.exercise))}**: {_number(r.points)} of "
+        f"{_number(r.max_points)} points" + ("" if r.passed else f": {html.escape(r.message)}")
+        for r in results)
+    late = " Submitted after the deadline." if any(r.late for r in results) else ""
+    intro = nbformat.v4.new_markdown_cell(
+        f"# Feedback: {html.escape(student)}, {html.escape(chapter)}\n\n"
+        f"**{_number(total)} of {_number(most)} points.**{late}\n\n{summary}")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [intro]
+    by_exercise = {r.exercise: r for r in results}
+    for cell in (graded_nb.cells if graded_nb is not None else []):
+        if cell.cell_type != "code" and (trusted or {}).get(cell.get("id")) != cell.source:
+            cell = nbformat.v4.new_markdown_cell(html.escape(cell.source))
+        nb.cells.append(cell)
+        exercise = str(cell.get("id", "")).removesuffix("-check")
+        if cell.cell_type == "code" and exercise in by_exercise \
+                and str(cell.get("id", "")).endswith("-check"):
+            r = by_exercise[exercise]
+            verdict = ("✔ correct" if r.passed else f"✘ {html.escape(r.message)}")
+            nb.cells.append(nbformat.v4.new_markdown_cell(
+                f"> **{html.escape(titles.get(exercise, exercise))}: {_number(r.points)} of "
+                f"{_number(r.max_points)} points.** {verdict}"))
+    exporter = HTMLExporter(exclude_input_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+
+
+def write_all(rows: list[Row], titles: dict[str, str], chapter: str, out_dir: Path) -> list[Row]:
+    """The class's files (``gradebook.csv``, ``scores.csv``, ``gradebook.html``, and
+    ``grading.json`` for :func:`merge`), students in sorted order; returns the rows so sorted."""
+    rows = sorted(rows, key=lambda r: r.student)  # stable: exercises keep the chapter's order
+    write_csv(rows, out_dir / "gradebook.csv")
+    write_scores(rows, out_dir / "scores.csv")
+    write_class_html(rows, titles, chapter, out_dir / "gradebook.html")
+    (out_dir / "grading.json").write_text(json.dumps({"chapter": chapter, "titles": titles}))
+    return rows
+
+
+def read_csv(path: Path) -> list[Row]:
+    """The rows of a ``gradebook.csv`` (as :func:`write_csv` wrote them)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return [Row(r["student"], r["exercise"], r["passed"] == "yes", r["message"],
+                    r["submission"], float(r["points"]), float(r["max_points"]), r["late"] == "yes")
+                for r in csv.DictReader(f)]
+
+
+def merge(folders: list[Path], out_dir: Path) -> list[Row]:
+    """Combine the output folders of ``grade --shard K/N`` runs into one class's: the same files
+    a single run over the whole class writes."""
+    rows, titles, chapter = [], {}, None
+    for folder in folders:
+        try:
+            info = json.loads((Path(folder) / "grading.json").read_text())
+            shard_rows = read_csv(Path(folder) / "gradebook.csv")
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{folder} is not the output of book-kit grade ({e})") from None
+        if chapter not in (None, info["chapter"]):
+            raise ValueError(f"{folder} graded {info['chapter']}, the others {chapter}")
+        chapter, titles = info["chapter"], info["titles"]
+        twice = {r.student for r in shard_rows} & {r.student for r in rows}
+        if twice:
+            raise ValueError(f"graded in two of the folders: {', '.join(sorted(twice))}")
+        rows += shard_rows
+        for sub in ("feedback", ".cache"):
+            if (Path(folder) / sub).is_dir():
+                shutil.copytree(Path(folder) / sub, Path(out_dir) / sub, dirs_exist_ok=True)
+    if chapter is None:
+        raise ValueError("no folders to merge")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return write_all(rows, titles, chapter, Path(out_dir))

@@ -1,0 +1,111 @@
+"""A course's grading settings in one file, ``grading.toml``; a command-line flag overrides it.
+
+Example ``grading.toml`` (every key optional)::
+
+    timeout = 120             # seconds per cell
+    notebook_timeout = 1800   # seconds per submission
+    memory_mb = 6144          # per kernel (RLIMIT_DATA)
+    jobs = 2                  # submissions graded at once
+    max_processes = 512
+    max_file_mb = 256
+    deadline = 2026-12-01T23:59:00+01:00   # later submissions are flagged "late"
+    roster = ["ada", "grace", "alan"]       # who should hand in; the missing get 0
+
+    [points]                  # replaces a check cell's nbgrader points
+    ex1 = 4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message says what to change."""
+
+
+@dataclasses.dataclass
+class Settings:
+    timeout: int = 60                 # seconds per cell
+    notebook_timeout: int | None = None  # seconds per notebook (default: from the cell count)
+    memory_mb: int | None = 8192      # RLIMIT_DATA of the kernel
+    jobs: int = 1
+    sandbox: bool = True              # False only with --no-sandbox: the code runs as you
+    max_processes: int = 512          # processes and threads of one submission
+    max_file_mb: int = 256            # largest file it may write
+    keep_work: Path | None = None     # copy each working folder here (to see what it wrote)
+    points: dict = dataclasses.field(default_factory=dict)  # exercise -> points
+    deadline: dt.datetime | None = None
+    roster: list | None = None
+
+    def limits(self) -> dict:
+        """The settings that can change a verdict (part of a cached result's key)."""
+        return {"timeout": self.timeout, "notebook_timeout": self.notebook_timeout,
+                "memory_mb": self.memory_mb, "max_processes": self.max_processes,
+                "max_file_mb": self.max_file_mb, "sandbox": self.sandbox}
+
+
+_KEYS = {"timeout": int, "notebook_timeout": int, "memory_mb": int, "jobs": int,
+         "max_processes": int, "max_file_mb": int, "deadline": dt.datetime, "roster": list,
+         "points": dict}
+
+
+def load(path: Path | None) -> dict:
+    """The settings a ``grading.toml`` gives (an empty dict for None)."""
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no configuration file at {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    for key, value in data.items():
+        kind = _KEYS.get(key)
+        if kind is None:
+            raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(_KEYS)}")
+        if kind is dt.datetime and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = data[key] = dt.datetime.combine(value, dt.time(23, 59, 59))
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} should be {kind.__name__}, not {value!r}")
+    for exercise, points in data.get("points", {}).items():
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+            raise ConfigError(f"{path}: points for {exercise} should be a number >= 0")
+    return data
+
+
+def settings(config: dict, **flags) -> Settings:
+    """Settings from a loaded configuration, with every flag that is not None on top."""
+    values = {**config, **{k: v for k, v in flags.items() if v is not None}}
+    return Settings(**values)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.astimezone()  # naive: this machine's time
+
+
+def submitted_at(submission: Path) -> dt.datetime:
+    """When a submission was handed in: nbgrader's ``timestamp.txt`` beside it, else its file's
+    modification time."""
+    stamp = Path(submission).parent / "timestamp.txt"
+    if stamp.is_file():
+        text = stamp.read_text(encoding="utf-8").strip()
+        for form in ("%Y-%m-%d %H:%M:%S.%f %Z", "%Y-%m-%d %H:%M:%S %Z"):
+            try:
+                return dt.datetime.strptime(text, form).replace(tzinfo=dt.timezone.utc)
+            except ValueError:
+                pass
+        try:
+            return _aware(dt.datetime.fromisoformat(text))
+        except ValueError:
+            pass
+    return dt.datetime.fromtimestamp(os.stat(submission).st_mtime, tz=dt.timezone.utc)
+
+
+def is_late(submission: Path, deadline: dt.datetime | None) -> bool:
+    return deadline is not None and submitted_at(submission) > _aware(deadline)
