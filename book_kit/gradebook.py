@@ -188,46 +188,54 @@ def feedback_file(out_dir: Path, student: str) -> Path:
 
 
 def write_feedback(graded_nb, results: list[Row], titles: dict[str, str], chapter: str,
-                   path: Path, trusted: dict[str, str] | None = None) -> None:
-    """A student's graded notebook, each check cell followed by its verdict, as HTML.
+                   path: Path) -> None:
+    """A student's graded notebook, each check cell followed by its verdict, as one HTML page.
 
     ``graded_nb`` is None when the submission could not be run; the page then gives the reason.
-    A markdown cell whose text is not the chapter's (``trusted``: cell id -> source) shows its
-    HTML as text: a submission is not trusted to put scripts into a web page.
+    Markdown is rendered with its raw HTML escaped (mistune), code highlighted (Pygments): a
+    submission is not trusted to put scripts into a page its student or instructor opens.
     """
-    import nbformat
-    from nbconvert import HTMLExporter
+    import mistune
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
 
+    markdown = mistune.create_markdown(escape=True)
+    formatter = HtmlFormatter(cssclass="code")
     total = sum(r.points for r in results)
     most = sum(r.max_points for r in results)
     student = results[0].student if results else ""
-    summary = "\n".join(
-        f"- **{html.escape(titles.get(r.exercise, r.exercise))}**: {_number(r.points)} of "
-        f"{_number(r.max_points)} points" + ("" if r.passed else f": {html.escape(r.message)}")
-        for r in results)
-    late = " Submitted after the deadline." if any(r.late for r in results) else ""
-    intro = nbformat.v4.new_markdown_cell(
-        f"# Feedback: {html.escape(student)}, {html.escape(chapter)}\n\n"
-        f"**{_number(total)} of {_number(most)} points.**{late}\n\n{summary}")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [intro]
     by_exercise = {r.exercise: r for r in results}
+
+    def verdict(r: Row) -> str:
+        kind = "ok" if r.passed else ("partial" if r.points else "no")
+        text = "✔ correct" if r.passed else f"✘ {html.escape(r.message)}"
+        return (f"<div class='verdict {kind}'><b>{html.escape(titles.get(r.exercise, r.exercise))}"
+                f": {_number(r.points)} of {_number(r.max_points)} points.</b> {text}</div>")
+
+    parts = [f"<h1>Feedback: {html.escape(student)}, {html.escape(chapter)}</h1>",
+             f"<p><b>{_number(total)} of {_number(most)} points.</b>"
+             + (" Submitted after the deadline." if any(r.late for r in results) else "")
+             + "</p>", "".join(verdict(r) for r in results)]
     for cell in (graded_nb.cells if graded_nb is not None else []):
-        if cell.cell_type != "code" and (trusted or {}).get(cell.get("id")) != cell.source:
-            cell = nbformat.v4.new_markdown_cell(html.escape(cell.source))
-        nb.cells.append(cell)
-        exercise = str(cell.get("id", "")).removesuffix("-check")
-        if cell.cell_type == "code" and exercise in by_exercise \
-                and str(cell.get("id", "")).endswith("-check"):
-            r = by_exercise[exercise]
-            verdict = ("✔ correct" if r.passed else f"✘ {html.escape(r.message)}")
-            nb.cells.append(nbformat.v4.new_markdown_cell(
-                f"> **{html.escape(titles.get(exercise, exercise))}: {_number(r.points)} of "
-                f"{_number(r.max_points)} points.** {verdict}"))
-    exporter = HTMLExporter(exclude_input_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+        if cell.cell_type == "markdown":
+            parts.append(f"<div class='markdown'>{markdown(cell.source)}</div>")
+        elif cell.cell_type == "code":
+            parts.append(highlight(cell.source, PythonLexer(), formatter))
+            cell_id = str(cell.get("id", ""))
+            if cell_id.endswith("-check") and cell_id.removesuffix("-check") in by_exercise:
+                parts.append(verdict(by_exercise[cell_id.removesuffix("-check")]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
+    path.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Feedback: {html.escape(student)}, {html.escape(chapter)}</title>
+<style>{_STYLE}
+body{{max-width:60em}}.code{{background:#f6f6f6;padding:2px 8px;border:1px solid #ddd}}
+.verdict{{margin:4px 0 14px 0;padding:6px 10px;border-left:4px solid}}
+.verdict.ok{{border-color:#009E73}}.verdict.partial{{border-color:#b07000}}
+.verdict.no{{border-color:#D55E00}}{formatter.get_style_defs('.code')}</style></head>
+<body>{''.join(parts)}</body></html>
+""", encoding="utf-8")
 
 
 def write_all(rows: list[Row], titles: dict[str, str], chapter: str, out_dir: Path) -> list[Row]:

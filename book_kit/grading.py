@@ -479,7 +479,6 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
     titles = {workbook.exercise_name(c.id): workbook.exercise_title(c) for c in checks}
     rows = gradebook.write_all(rows, titles, chapter.name, out_dir)
     by_student = gradebook.by_student(rows)
-    trusted = {c.get("id"): c.source for c in chapter_nb.cells if c.cell_type != "code"}
     for submission, name in [*zip(submissions, names),
                              *((None, n) for n in settings.roster or []
                                if n not in names and n in mine)]:
@@ -489,7 +488,7 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
             if not why_not:
                 graded = feedback_notebook(chapter_nb, submission_nb)
         gradebook.write_feedback(graded, list(by_student[name].values()), titles, chapter.name,
-                                 gradebook.feedback_file(out_dir, name), trusted)
+                                 gradebook.feedback_file(out_dir, name))
     return rows
 
 

@@ -285,7 +285,9 @@ def _grade_class(tmp_path, as_user: bool):
         # file that PYTHONPATH does not read) through a folder holding only a link to it
         (base / "pylib").mkdir()
         (base / "pylib" / "book_kit").symlink_to(ROOT / "book_kit")
-        env.update(PYTHONPATH=f"{base / 'pylib'}{os.pathsep}{SITE_PACKAGES}")
+        env.update(PYTHONPATH=f"{base / 'pylib'}{os.pathsep}{SITE_PACKAGES}",
+                   # nbconvert's templates: under the venv, not under Debian's Python
+                   JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"))
         prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
     start = time.perf_counter()
     try:

@@ -99,5 +99,6 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
     assert failed == checks | summary, (
         f"failed cells {sorted(failed)}, check cells {sorted(checks)}, summary {summary}: "
         + (result.stdout[-6000:]))
+    # the summary names every exercise (the check cells' own errors are output mismatches to
+    # nbval, since raises-exception lets them raise)
     assert f"{len(checks)} of {len(checks)} exercises not right yet" in result.stdout
-    assert result.stdout.count("not attempted yet") >= len(checks)
