@@ -143,7 +143,11 @@ def command(workdir: Path, argv: list[str], *, slot: int = 0, data_dirs: list[Pa
     if uid is None:
         args.append("--unshare-user")
     else:
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # bubblewrap run by root keeps every capability unless told: keep just what
+        # sandbox_kernel needs to read root's connection file in the submission's 0700 folder
+        # and to become the submission's user (which takes them all away)
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_DAC_READ_SEARCH", "--cap-add",
+                 "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _system_args()
     args += ["--perms", "0755", "--dir", str(Path(HOME).parent),
              "--bind", str(workdir), HOME, "--bind", str(workdir / "tmp"), "/tmp"]

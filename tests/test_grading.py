@@ -74,6 +74,8 @@ attempt("look up a host", lambda: socket.getaddrinfo("pypi.org", 443))
 evidence["secret"] = os.environ.get("BOOK_KIT_TEST_SECRET")
 evidence["environment"] = sorted(os.environ)
 evidence["uid"] = os.getuid()
+evidence["capabilities"] = [line.split()[1] for line in open("/proc/self/status")
+                            if line.startswith(("CapPrm", "CapEff", "CapAmb"))]
 evidence["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 pathlib.Path("evidence.json").write_text(json.dumps(evidence))
 """
@@ -335,6 +337,7 @@ def _grade_class(tmp_path, as_user: bool):
     assert snoop["secret"] is None
     assert set(snoop["environment"]) <= ALLOWED_ENVIRONMENT, snoop["environment"]
     assert snoop["uid"] != 0 or as_user  # as a user, the namespace's root is that user
+    assert snoop["capabilities"] == ["0000000000000000"] * 3, snoop["capabilities"]
     assert len(snoop["processes"]) < 10  # its own, not the machine's
     storm = json.loads((keep / "fork_storm" / "evidence.json").read_text())
     print("fork storm:", storm)
