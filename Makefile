@@ -23,6 +23,12 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
+	@# nbgrader is here for its round-trip test (tests/test_nbgrader.py); its JupyterLab panels are
+	@# for a course's JupyterHub, not a reader's lab: off in this environment.
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	for e in formgrader validate_assignment assignment_list course_list; do \
+	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e \
+	    >/dev/null 2>&1 || exit 1; done
 	touch $@
 
 # OMP_WAIT_POLICY: PyTorch's idle threads sleep instead of spinning, so a notebook does not slow

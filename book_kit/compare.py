@@ -96,16 +96,45 @@ def step_timings(inputs, targets, W0, b0, *, steps: int = 50, learning_rate: flo
 
 
 def show_source(name: str, names=frameworks.NAMES):
-    """The source of ``name`` (e.g. "training_step") in each framework module, side by side."""
-    from IPython.display import HTML
+    """The source of ``name`` (e.g. "training_step") in each framework module, side by side.
 
+    Parameters
+    ----------
+    name : str
+        A function every framework module defines: ``model``, ``mean_squared_error``,
+        ``training_step`` or ``derivatives``.
+    names : list of str, optional
+        The framework modules to show, in order.
+
+    Returns
+    -------
+    IPython.display.HTML
+        One column per framework, highlighted; a column too narrow for its lines scrolls
+        sideways instead of breaking them.
+
+    Example
+    -------
+    >>> compare.show_source("training_step")  # in a notebook cell
+    """
+    from IPython.display import HTML
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    # Inline styles only: JupyterLab keeps them in a stored (untrusted) notebook, not <style>.
+    formatter = HtmlFormatter(noclasses=True, nowrap=True, style="default")
     columns = []
     for framework in names:
         module = frameworks.get(framework)
         if not hasattr(module, name):
             raise ValueError(f"book_kit.frameworks.{framework} has no {name!r}; try one of "
                              "model, mean_squared_error, training_step, derivatives.")
-        source = inspect.getsource(getattr(module, name))
-        columns.append(f"<td style='vertical-align:top;text-align:left'><b>{module.NAME}</b>"
-                       f"<pre style='font-size:11px'>{html.escape(source)}</pre></td>")
-    return HTML(f"<table><tr>{''.join(columns)}</tr></table>")
+        code = highlight(inspect.getsource(getattr(module, name)), PythonLexer(), formatter)
+        columns.append(
+            "<div style='flex:1 1 0;min-width:0'>"
+            f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(module.NAME)}</div>"
+            "<pre style='white-space:pre;word-break:normal;overflow-wrap:normal;overflow-x:auto;"
+            "font-size:12.5px;line-height:1.4;margin:0;padding:6px;background:#f7f7f7'>"
+            f"{code}</pre></div>")
+    return HTML("<div style='display:flex;gap:12px;align-items:flex-start'>"
+                f"{''.join(columns)}</div>")

@@ -18,6 +18,7 @@ the grader judges them in its own process.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import sysconfig
 import traceback
@@ -63,6 +64,67 @@ def passed(exercise: str) -> None:
 def _failed(exercise: str, error: ExerciseFailed) -> ExerciseFailed:
     _verdicts[exercise] = False
     return error
+
+
+# --- nbgrader's autograder -------------------------------------------------------------------
+# nbgrader gives a check cell 0 points if it raises and reads a number it ends with as partial
+# credit. So under its autograder a check prints a wrong answer's message instead of raising, and
+# the cell's last line, ``partial_credit(points)``, turns the share of parts (frameworks) right in
+# every case into points: the same share ``book-kit grade`` gives.
+
+def _autograding() -> bool:
+    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
+
+
+# The exercise being checked, and for each of its parts whether it was right in every case so far.
+_ledger: dict = {"exercise": None, "parts": {}}
+
+
+def _score(exercise: str, part: str, right: bool) -> None:
+    if _ledger["exercise"] != exercise:
+        _ledger.update(exercise=exercise, parts={})
+    _ledger["parts"][part] = _ledger["parts"].get(part, True) and right
+
+
+def _fail(exercise: str, error: ExerciseFailed, parts: tuple[str, ...] = ("",)) -> None:
+    """Raise ``error`` for a wrong answer; under nbgrader's autograder, print it instead."""
+    _failed(exercise, error)
+    for part in parts:
+        _score(exercise, part, False)
+    if not _autograding():
+        raise error
+    print(f"{WRONG} {error}")
+
+
+def partial_credit(points: float) -> float | None:
+    """The points the check cell just run earns, for nbgrader's partial credit.
+
+    The last line of every check cell. It shows nothing (returns None) except under nbgrader's
+    autograder (``NBGRADER_EXECUTION=autograde``), where it returns ``points`` times the share of
+    the exercise's parts right in the shown example and every hidden test, and nbgrader reads that
+    number as the cell's score. ``book-kit grade`` does not use it: it judges recorded answers.
+
+    Parameters
+    ----------
+    points : float
+        The cell's nbgrader ``points`` (a test checks the two agree).
+
+    Returns
+    -------
+    float or None
+        The points earned under nbgrader's autograder, else None.
+
+    Example
+    -------
+    >>> check_frameworks("Exercise 1 (gradient)", {"TensorFlow": grad_tf, "JAX": grad_jax},
+    ...                  expected=4.75, args=(1.5,))
+    >>> partial_credit(3)  # nothing shown outside nbgrader
+    """
+    parts = _ledger["parts"]
+    _ledger.update(exercise=None, parts={})
+    if not _autograding():
+        return None
+    return round(points * sum(parts.values()) / len(parts), 4) if parts else 0.0
 
 
 def summary(exercises: list[str]) -> None:
@@ -225,7 +287,8 @@ def check(exercise: str, answer, expected, *, args: tuple = (), kwargs: dict | N
         compare(produce(), expected, what=what, rtol=rtol, atol=atol, check_dtype=check_dtype,
                 hint=hint)
     except ExerciseFailed as e:
-        raise _failed(exercise, _hidden_failure(exercise, hidden, e) if hidden else e) from None
+        return _fail(exercise, _hidden_failure(exercise, hidden, e) if hidden else e)
+    _score(exercise, "", True)
     if not hidden:
         passed(exercise)
 
@@ -255,7 +318,8 @@ def check_at_least(exercise: str, answer, bound: float, *, what: str, args: tupl
             raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
                                  + (f" Hint: {hint}" if hint else ""))
     except ExerciseFailed as e:
-        raise _failed(exercise, _hidden_failure(exercise, hidden, e) if hidden else e) from None
+        return _fail(exercise, _hidden_failure(exercise, hidden, e) if hidden else e)
+    _score(exercise, "", True)
     if not hidden:
         passed(exercise)
 
@@ -271,7 +335,8 @@ def check_true(exercise: str, condition: bool, message: str) -> None:
                         _answers.close_rule(0, 0, "the property", message))
         return
     if not condition:
-        raise _failed(exercise, ExerciseFailed(message))
+        return _fail(exercise, ExerciseFailed(message))
+    _score(exercise, "", True)
     passed(exercise)
 
 
@@ -299,7 +364,7 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
             _answers.record(exercise, hidden, framework, producer(answer, framework),
                             _answers.close_rule(rtol, atol, "the answer", hint))
         return
-    rows, problems = [], []
+    rows, problems, wrong = [], [], []
     for framework, answer in answers.items():
         got_text = "-"
         try:
@@ -317,14 +382,17 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
         except ExerciseFailed as e:
             verdict = WRONG
             problems.append(f"  {framework}: {e}")
+            wrong.append(framework)
         rows.append((framework, got_text, format_value(expected), verdict))
+        if verdict == RIGHT:
+            _score(exercise, framework, True)
     if not hidden:
         print_table(["framework", "got", "expected", ""], rows)
     if problems:
         where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
-        raise _failed(exercise, ExerciseFailed(
+        return _fail(exercise, ExerciseFailed(
             f"{exercise}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)
-            + (f"\nHint: {hint}" if hint else "")))
+            + (f"\nHint: {hint}" if hint else "")), parts=tuple(wrong))
     if not hidden:
         passed(exercise)
 

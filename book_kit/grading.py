@@ -53,17 +53,31 @@ def _restored_check_cell(chapter_cell):
     return cell
 
 
+# A chapter cell with this tag only demonstrates (timing loops, say): grading leaves it out. The
+# reference run leaves it out too, so an exercise that needed one would fail the chapter's own
+# solutions (reference_answers says so), and tests/test_grading.py checks no later cell uses a
+# name such a cell defines.
+SKIP_WHEN_GRADING = "skip-when-grading"
+
+
+def skipped_when_grading(chapter_nb) -> set[str]:
+    """The ids of the chapter's cells tagged ``skip-when-grading``."""
+    return {c.id for c in chapter_nb.cells if SKIP_WHEN_GRADING in c.metadata.get("tags", [])}
+
+
 def graded_notebook(chapter_nb, submission_nb):
-    """The submission's cells, outputs cleared, with the chapter's check cells restored."""
+    """The submission's cells, outputs cleared, with the chapter's check cells restored and its
+    demonstration-only cells (tagged ``skip-when-grading`` in the chapter) left out."""
     checks = {c.id: c for c in workbook.check_cells(chapter_nb)}
     restored = {cid: _restored_check_cell(c) for cid, c in checks.items()}
+    skipped = skipped_when_grading(chapter_nb)
     cells = []
     for cell in submission_nb.cells:
         cid = cell.get("id")
         if cid in restored:
             cells.append(restored.pop(cid))
-        elif cid == workbook.HEADER_ID or workbook.is_check_cell(cell):
-            continue  # the header, or a check cell of some other chapter
+        elif cid == workbook.HEADER_ID or workbook.is_check_cell(cell) or cid in skipped:
+            continue  # the header, a check cell of some other chapter, or a demonstration
         else:
             cell = copy.deepcopy(cell)
             if cell.cell_type == "code":

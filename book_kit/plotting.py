@@ -354,8 +354,36 @@ def plot_loss_curves(curves: dict, *, title="Loss per training step", ax=None,
     return fig
 
 
+MAX_FIGURE_WIDTH = 9.0  # inches, for captioned digits: narrower than a notebook at 100 dpi
+
+
 def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=None) -> Figure:
-    """A grid of digits titled with their labels; with predictions, mistakes are marked in red."""
+    """A grid of digits titled with their labels; with predictions, mistakes are marked in red.
+
+    Parameters
+    ----------
+    images : array
+        Shape (n, 28, 28), (n, 28, 28, 1) or (n, 784).
+    labels : array
+        The true digits (or one-hot rows), one per image.
+    predictions : array, optional
+        Predicted digits (or class probabilities); each panel is then titled
+        "prediction (true label)" and a mistake is framed in red.
+    n : int, optional
+        Show only the first ``n``.
+    columns : int
+        Panels per row at most (fewer with predictions, so captions stay legible).
+    title : str, optional
+        A title above the grid.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Example
+    -------
+    >>> show_digits(x_test[:20], y_test[:20], predictions=model.predict(x_test[:20]))
+    """
     pixels = to_numpy(images, "images")
     if pixels.ndim == 2 and pixels.shape[1] == 784:
         pixels = pixels.reshape(-1, 28, 28)
@@ -381,10 +409,16 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
     count = len(pixels) if n is None else min(n, len(pixels))
     if count == 0:
         raise ValueError("No images to show.")
+    # Captions with a prediction ("7 (true 2)") need wider panels; the figure stays about as wide
+    # as a notebook, where JupyterLab would otherwise shrink it and the captions with it.
+    panel = 1.1 if guess is None else 1.75
+    if guess is not None:
+        columns = min(columns, int(MAX_FIGURE_WIDTH // panel))
     columns = max(1, min(columns, count))
     rows = math.ceil(count / columns)
     with style():
-        fig, axes = _new_figure(rows, columns, squeeze=False, figsize=(1.1 * columns, 1.35 * rows))
+        fig, axes = _new_figure(rows, columns, squeeze=False,
+                                figsize=(panel * columns, (1.35 if guess is None else 1.6) * rows))
         for i, ax in enumerate(axes.flat):
             ax.axis("off")
             if i >= count:
@@ -402,7 +436,7 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
                         spine.set_visible(True)
                         spine.set_color(MISTAKE)
                         spine.set_linewidth(2)
-            ax.set_title(text, fontsize=8, color=colour)
+            ax.set_title(text, fontsize=10 if guess is None else 11, color=colour)
         if title:
             fig.suptitle(title)
         fig.tight_layout()

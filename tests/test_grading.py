@@ -524,6 +524,45 @@ def test_every_exercise_of_every_chapter_has_hidden_tests():
                 "must use the exercise's title, so grading files their answers under it"
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds, names it reads), IPython magics and shell lines left out."""
+    import ast
+    tree = ast.parse("\n".join(line for line in source.splitlines()
+                               if not line.lstrip().startswith(("%", "!"))))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):  # a parameter: bound inside its function
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return bound, read
+
+
+def test_cells_left_out_when_grading_define_nothing_the_rest_uses():
+    """Demonstration-only cells (timings) are skipped when grading; nothing else may need them."""
+    skipped_anywhere = 0
+    for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(chapter, as_version=4)
+        skipped = grading.skipped_when_grading(nb)
+        skipped_anywhere += len(skipped)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        only_there = set().union(*[_names(c.source)[0] for c in code if c.id in skipped]) - \
+            set().union(*[_names(c.source)[0] for c in code if c.id not in skipped])
+        for cell in code:
+            if cell.id not in skipped:
+                bound, read = _names(cell.source)
+                used = only_there & (read - bound)
+                assert not used, f"{chapter.name} {cell.id} uses {used}, from a skipped cell"
+        graded = grading.graded_notebook(nb, nb)
+        assert not skipped & {c.id for c in graded.cells}
+        assert len(graded.cells) == len(nb.cells) - len(skipped)
+    assert skipped_anywhere >= 3  # at least ch03_1's timing cells
+
+
 def test_a_class_gets_points_scores_feedback_and_a_cached_regrade(tmp_path):
     """Honest, partial, empty, late, two students with the same file name, one who never handed
     in: every output file, then a second grading that runs nothing."""

@@ -243,6 +243,21 @@ def test_show_digits_marks_mistakes():
     _save(fig, "mnist_digits_mistakes")
 
 
+def test_captioned_digits_stay_legible_at_a_notebooks_width():
+    (x, y), _ = datasets.load_mnist()
+    fig = plotting.show_digits(x[:20], y[:20], predictions=(y[:20] + 1) % 10, columns=10)
+    width = fig.get_size_inches()[0]
+    assert width <= plotting.MAX_FIGURE_WIDTH  # not shrunk to fit a notebook
+    assert min(ax.title.get_fontsize() for ax in fig.axes) >= 10  # points, at 100 dpi
+    # each caption fits its panel: no caption wider than the panel it sits over
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        assert ax.title.get_window_extent(renderer).width <= \
+            ax.get_window_extent(renderer).width * 1.3
+    _save(fig, "mnist_digits_captions")
+
+
 def test_show_digits_takes_channels_last_images_as_image_layers_return_them():
     (x, y), _ = datasets.load_mnist()
     fig = plotting.show_digits(x[:4, :, :, None] / 255, y[:4])
@@ -281,3 +296,33 @@ def test_in_jupyter_each_figure_shows_exactly_once(tmp_path):
         texts = [o for o in cell.outputs if "text/plain" in o.get("data", {})]
         assert len(images) == 1, (cell.source, cell.outputs)
         assert not texts, f"stray text repr in {cell.source!r}"
+
+
+def test_the_explorer_says_when_training_diverged():
+    from book_kit import explorer
+
+    assert explorer.diverged_at([1.0, 0.5, 0.25]) is None
+    assert explorer.diverged_at([1.0, 0.5, 40.0, 9e4, float("inf")]) == 4
+    assert explorer.diverged_at([1.0, float("nan")]) == 2
+    inputs, targets = datasets.make_blobs(seed=0)
+    start = np.full((2, 1), 0.5, "float32"), np.zeros((1,), "float32")
+    widget = explorer.LinearClassifierExplorer(inputs, targets, *start, framework="PyTorch")
+    assert widget.message.value == "" and "final loss" in widget.summary()
+    widget.learning_rate.value = 1.995  # the slider's top: every step overshoots
+    assert "diverged at step" in widget.summary()
+    assert "Training diverged at step" in widget.message.value
+    assert widget.learning_rate.layout.width == "460px"  # a drag moves it in small steps
+    fig = widget.draw()
+    assert fig.axes[1].get_yscale() == "log" and "diverged" in fig.axes[1].get_title()
+    _save(fig, "explorer_diverged")
+
+
+def test_side_by_side_source_is_highlighted_and_never_broken_mid_word():
+    from book_kit import compare
+
+    page = compare.show_source("training_step").data
+    assert page.count("<pre ") == 3
+    assert "white-space:pre;" in page and "word-break:normal" in page and "overflow-x:auto" in page
+    assert '<span style="color: #008000; font-weight: bold">def</span>' in page  # highlighted
+    for name in ("TensorFlow", "PyTorch", "JAX"):
+        assert f">{name}</div>" in page
