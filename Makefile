@@ -10,6 +10,8 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 PYTEST_ARGS ?=
+# The reader's working copies of chapters/ and notebooks/ (book-kit workspace)
+WORK ?= my-work
 # The browser test drives Debian's Chromium (tests/test_browser.py); `make test` installs it when
 # missing, with apt-get (as root, or through sudo). Playwright only drives it: no browser download.
 CHROMIUM ?= /usr/bin/chromium
@@ -29,12 +31,16 @@ $(STAMP): pyproject.toml
 	for e in formgrader validate_assignment assignment_list course_list; do \
 	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e \
 	    >/dev/null 2>&1 || exit 1; done
+	@# Kernels of this environment keep C-level log lines (TensorFlow's start-up) out of cells
+	$(BIN)/python -c "from book_kit import nbrun; nbrun.install_quiet_kernels()"
 	touch $@
 
 # OMP_WAIT_POLICY: PyTorch's idle threads sleep instead of spinning, so a notebook does not slow
 # to a crawl while the laptop does something else (book_kit/nbrun.py thread_settings).
+# Readers work in copies (WORK, git-ignored), so running a chapter never changes the book's.
 lab: $(STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
+	$(BIN)/book-kit workspace --dir $(WORK)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
 
 chromium: $(CHROMIUM)
 

@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 import sys
 
+DESCRIPTION = ("book_kit's command line: the companion notebooks to chapter 3 of Deep Learning "
+               "with R / with Python (3rd edition). Run `book-kit COMMAND --help` for one "
+               "command's options.")
+
 
 def _info(args) -> int:
     from book_kit.sysinfo import info
 
-    report = info(devices=not args.no_devices)
+    report = info(devices=not args.no_devices, ask_frameworks=args.ask_frameworks)
     print(report)
     return 0
 
 
 def _data(args) -> int:
     from book_kit import datasets
+
+    if args.action is None:
+        print("usage: book-kit data {list,fetch,verify} [NAME ...]\n"
+              "  book-kit data list          where each data set is, and whether it is there\n"
+              "  book-kit data fetch mnist   download (or copy from BOOK_KIT_DATA_MIRROR), "
+              "then verify\n"
+              "  book-kit data verify        check the files already there\n"
+              f"data sets: {', '.join(sorted(datasets.REGISTRY))}", file=sys.stderr)
+        return 2
 
     names = args.names or sorted(datasets.REGISTRY)
     if args.action == "list":
@@ -65,6 +78,8 @@ def _student(args) -> int:
                  or (Path(args.out) / c.name).read_text(encoding="utf-8") != workbook.workbook_text(c)]
         for path in stale:
             print(f"out of date: {path} (run: book-kit student --out {args.out})")
+        if not stale:
+            print(f"up to date: the {len(chapters)} workbooks in {args.out}/ match their chapters")
         return 1 if stale else 0
     for path, changed in workbook.write_workbooks(chapters, Path(args.out)):
         print(f"{'wrote' if changed else 'up to date'}: {path}")
@@ -129,6 +144,23 @@ def _grade_merge(argv: list[str]) -> int:
     return 0
 
 
+def _workspace(args) -> int:
+    from book_kit import workspace
+
+    if args.fresh:
+        for name in args.fresh:
+            copy, kept = workspace.fresh(name, work=args.dir)
+            print(f"fresh copy: {copy}" + (f" (yours is kept as {kept})" if kept else ""))
+        return 0
+    made = workspace.prepare(work=args.dir)
+    for copy in made:
+        print(f"copied: {copy}")
+    if not made:
+        print(f"{args.dir}: every working copy is there (a fresh one: "
+              f"book-kit workspace --fresh ch03_1)")
+    return 0
+
+
 def _bench(args) -> int:
     import subprocess
     from pathlib import Path
@@ -142,15 +174,25 @@ def _bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="book-kit", description=__doc__)
+    from book_kit import __version__
+
+    parser = argparse.ArgumentParser(prog="book-kit", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"book-kit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("info", help="versions, Keras backend, devices, warnings")
     p.add_argument("--no-devices", action="store_true", help="skip asking each framework for devices")
+    p.add_argument("--ask-frameworks", action="store_true",
+                   help="import each framework to list its devices, even a CPU-only build")
     p.set_defaults(func=_info)
 
-    p = sub.add_parser("data", help="list, fetch or verify the data sets")
-    p.add_argument("action", choices=["list", "fetch", "verify"])
+    p = sub.add_parser("data", help="list, fetch or verify the data sets",
+                       description="list: where each data set is and whether it is there; fetch: "
+                                   "download (or copy from BOOK_KIT_DATA_MIRROR) and verify; "
+                                   "verify: check the files already there. "
+                                   "Example: book-kit data fetch mnist")
+    p.add_argument("action", nargs="?", choices=["list", "fetch", "verify"], default=None,
+                   help="list, fetch or verify")
     p.add_argument("names", nargs="*", metavar="NAME", help="data sets (default: all)")
     p.add_argument("--timeout", type=float, default=60, help="seconds without data before giving up")
     p.set_defaults(func=_data)
@@ -191,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(they can read and change your files)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
+
+    p = sub.add_parser("workspace", help="your own copies of the chapters and workbooks, "
+                                         "which make lab opens")
+    p.add_argument("--dir", default="my-work", help="the folder of working copies (my-work)")
+    p.add_argument("--fresh", nargs="+", metavar="NAME", default=None,
+                   help="replace these copies (e.g. ch03_1, workbooks/ch03_2) with fresh ones; "
+                        "yours are kept beside them, renamed with the date")
+    p.set_defaults(func=_workspace)
 
     p = sub.add_parser("bench", help="measure the chapter's performance claims (benchmarks/RESULTS.md)")
     p.add_argument("--quick", action="store_true", help="small sizes, no notebooks: a smoke run")

@@ -109,8 +109,8 @@ def show_source(name: str, names=frameworks.NAMES):
     Returns
     -------
     IPython.display.HTML
-        One column per framework, highlighted; a column too narrow for its lines scrolls
-        sideways instead of breaking them.
+        One column per framework, highlighted, each as wide as its longest line; columns that
+        do not fit side by side wrap below each other, and no line is ever broken.
 
     Example
     -------
@@ -131,10 +131,12 @@ def show_source(name: str, names=frameworks.NAMES):
                              "model, mean_squared_error, training_step, derivatives.")
         code = highlight(inspect.getsource(getattr(module, name)), PythonLexer(), formatter)
         columns.append(
-            "<div style='flex:1 1 0;min-width:0'>"
+            "<div style='flex:0 1 auto;max-width:100%'>"
             f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(module.NAME)}</div>"
             "<pre style='white-space:pre;word-break:normal;overflow-wrap:normal;overflow-x:auto;"
             "font-size:12.5px;line-height:1.4;margin:0;padding:6px;background:#f7f7f7'>"
             f"{code}</pre></div>")
-    return HTML("<div style='display:flex;gap:12px;align-items:flex-start'>"
+    # Each column as wide as its longest line; columns that do not fit beside each other go
+    # below, so no line is cut or broken (a narrow screen scrolls a column sideways instead).
+    return HTML("<div style='display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start'>"
                 f"{''.join(columns)}</div>")

@@ -63,7 +63,7 @@ class LinearClassifierExplorer:
         self.framework = widgets.Dropdown(options=list(FRAMEWORK_CHOICES), value=framework,
                                           description="framework", style=LABEL_STYLE)
         # Wide sliders: at ipywidgets' default width a small drag jumped the rate from 0.05 to 2.
-        slider = widgets.Layout(width="460px")
+        slider = widgets.Layout(width="640px")
         self.learning_rate = widgets.FloatLogSlider(value=learning_rate, base=10, min=-3, max=0.3,
                                                     step=0.025, description="learning rate",
                                                     readout_format=".3f", continuous_update=False,

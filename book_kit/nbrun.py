@@ -22,6 +22,36 @@ SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
 _KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
 
 
+def install_quiet_kernels(prefix: str | os.PathLike | None = None) -> Path:
+    """Make every IPython kernel of this Python environment keep C-level output out of cells.
+
+    Writes the setting above into ``<prefix>/etc/ipython/ipython_kernel_config.py``, a file
+    IPython reads for every kernel started from this environment (``make lab``'s too); a line
+    already there is kept. ``make install`` calls it.
+
+    Parameters
+    ----------
+    prefix : path, optional
+        The environment's prefix (default: ``sys.prefix``).
+
+    Returns
+    -------
+    Path
+        The configuration file.
+
+    Example
+    -------
+    >>> install_quiet_kernels()
+    PosixPath('.venv/etc/ipython/ipython_kernel_config.py')
+    """
+    config = Path(prefix or sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    text = config.read_text() if config.exists() else ""
+    if _KERNEL_CONFIG.strip() not in text.splitlines():
+        config.write_text(text + ("" if not text or text.endswith("\n") else "\n") + _KERNEL_CONFIG)
+    return config
+
+
 # Frameworks size their thread pools to every core of the machine, as if they had it to themselves.
 # PyTorch's OpenMP threads then *spin* while they wait for each other: with two other busy
 # processes on 2 cores, a 2-epoch PyTorch fit ran 11.7x slower than on a quiet machine (23.7 s vs

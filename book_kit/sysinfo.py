@@ -72,7 +72,38 @@ def _devices_in_subprocess(framework: str) -> list[str] | str:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _devices(framework: str) -> list[str] | str:
+# Builds that can only ever see the CPU, told from their files without importing them (importing
+# the three frameworks to ask took 3-5 s here, most of `book-kit info`'s time).
+_JAX_ACCELERATOR_PLUGINS = ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-rocm60-plugin",
+                            "jax-rocm7-plugin", "libtpu", "jax-metal")
+CPU_ONLY = "cpu:0 (a CPU-only build: there is nothing else to find)"
+
+
+def _cpu_only_build(framework: str) -> bool:
+    """True when the installed build of ``framework`` has no accelerator support at all."""
+    import importlib.util
+
+    if framework == "tensorflow":
+        return installed_version("tensorflow-cpu") is not None \
+            and installed_version("tensorflow") is None
+    if framework == "torch":
+        if platform.system() == "Darwin":  # Apple's GPU (MPS) needs no CUDA in the version file
+            return False
+        spec = importlib.util.find_spec("torch")
+        version_file = os.path.join(os.path.dirname(spec.origin), "version.py") if spec else ""
+        if not os.path.isfile(version_file):
+            return False
+        text = open(version_file, encoding="utf-8").read()
+        return all(re.search(rf"^{kind}\b.*=\s*None\s*$", text, re.M)
+                   for kind in ("cuda", "hip", "xpu"))
+    if framework == "jax":
+        return not any(installed_version(plugin) for plugin in _JAX_ACCELERATOR_PLUGINS)
+    return False
+
+
+def _devices(framework: str, ask: bool = False) -> list[str] | str:
+    if not ask and framework not in sys.modules and _cpu_only_build(framework):
+        return CPU_ONLY
     if framework in sys.modules:
         from book_kit import frameworks
 
@@ -144,8 +175,26 @@ def _check(versions: dict[str, str | None]) -> list[str]:
     return found
 
 
-def info(devices: bool = True) -> Info:
-    """Versions, the Keras backend and devices, with warnings for known-bad set-ups."""
+def info(devices: bool = True, ask_frameworks: bool = False) -> Info:
+    """Versions, the Keras backend and devices, with warnings for known-bad set-ups.
+
+    Parameters
+    ----------
+    devices : bool
+        Report each framework's devices.
+    ask_frameworks : bool
+        Ask each framework for its devices even when its build is CPU-only (slower: it imports
+        it, in a subprocess).
+
+    Returns
+    -------
+    Info
+        Printable (``print(info())``); its fields hold the same as data.
+
+    Example
+    -------
+    >>> print(info())  # doctest: +SKIP
+    """
     versions = {name: installed_version(*dists) for name, dists in _PACKAGES.items()}
     try:
         chosen = backends.backend()
@@ -155,7 +204,8 @@ def info(devices: bool = True) -> Info:
     if devices:
         present = [f for f in FRAMEWORKS if versions.get(f)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            for name, devs in zip(present, pool.map(_devices, present)):
+            for name, devs in zip(present, pool.map(lambda f: _devices(f, ask_frameworks),
+                                                     present)):
                 found_devices[name] = devs
     return Info(python=platform.python_version(), platform=f"{platform.system()} {platform.machine()}",
                 versions=versions, backend=chosen, backend_source=_backend_source(),

@@ -36,6 +36,8 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NOTEBOOK_TIMEOUT = float(os.environ.get("BOOK_KIT_BROWSER_TIMEOUT", 300))
 EXPLORER_NOTEBOOK = "ch03_2_linear_classifier.ipynb"
+SIDE_BY_SIDE_NOTEBOOK = "ch03_1_tensors_and_gradients.ipynb"
+DIGITS_NOTEBOOK = "ch03_3_keras_and_mnist.ipynb"
 # one worker runs them all: they share one JupyterLab and one Chromium
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -94,6 +96,9 @@ def lab(tmp_path_factory):
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"))
     for name in ("CI", "BOOK_KIT_STATIC_PLOTS", "KERAS_BACKEND"):  # a browser IS a live display
         env.pop(name, None)
+    # ipykernel sends C-level output (TensorFlow's log lines) to cells except under pytest: the
+    # kernels here must behave as make lab's do, so no stderr box escapes the test
+    env.pop("PYTEST_CURRENT_TEST", None)
     if MIRROR.is_dir():  # MNIST for the kernels, offline
         env.setdefault("BOOK_KIT_DATA_MIRROR", str(MIRROR))
     env.update(nbrun.thread_settings())  # its kernels share the cores with the other test worker
@@ -251,6 +256,10 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
 
         if chapter.name == EXPLORER_NOTEBOOK:
             _check_explorer(page, chapter)
+        elif chapter.name == SIDE_BY_SIDE_NOTEBOOK:
+            _check_side_by_side_source(page, chapter)
+        elif chapter.name == DIGITS_NOTEBOOK:
+            _check_digit_captions(page, chapter)
         else:  # the last figure (or the last cell), as a student would scroll to it
             target = ".jp-OutputArea-output img" if state["images"] else ".jp-Notebook .jp-Cell"
             page.locator(target).last.scroll_into_view_if_needed()
@@ -286,3 +295,52 @@ def _check_explorer(page, chapter):
     assert new_steps != old_steps and plot.get_attribute("src") != before
     page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-explorer.png"))
     print(f"explorer: steps {old_steps} -> {new_steps}, plot redrawn")
+    # the learning-rate slider is wide enough to move in small steps ...
+    rate = explorer.locator(".widget-slider").filter(has_text="learning rate")
+    track = rate.locator(".noUi-target").bounding_box()
+    assert track["width"] >= 400, f"learning-rate slider only {track['width']:.0f} px wide"
+    # ... and at its top the training diverges, and the explorer says so
+    before = explorer.locator("img").get_attribute("src")
+    page.mouse.click(track["x"] + track["width"] - 1, track["y"] + track["height"] / 2)
+    message = explorer.locator("text=Training diverged at step")
+    message.wait_for(timeout=60_000)
+    page.wait_for_function("([box, old]) => { const img = box.querySelector('img');"
+                           " return img && img.getAttribute('src') !== old; }",
+                           arg=[explorer.element_handle(), before], timeout=60_000)
+    explorer.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-explorer-diverged.png"))
+    print(f"explorer: slider {track['width']:.0f} px; at the top: {message.inner_text()[:40]}")
+
+
+def _check_side_by_side_source(page, chapter):
+    """The three framework columns: highlighted, lines kept whole (scrolled, never broken)."""
+    columns = page.locator(".jp-OutputArea-output pre").filter(has_text="def training_step")
+    assert columns.count() == 3, columns.count()
+    columns.first.scroll_into_view_if_needed()
+    for i in range(3):
+        style = columns.nth(i).evaluate(
+            "e => ({ws: getComputedStyle(e).whiteSpace, wb: getComputedStyle(e).wordBreak,"
+            " spans: e.querySelectorAll('span').length, font: getComputedStyle(e).fontSize,"
+            " lines: e.textContent.split('\\n').length, height: e.clientHeight,"
+            " lineHeight: parseFloat(getComputedStyle(e).lineHeight),"
+            " clipped: e.scrollWidth > e.clientWidth + 1})")
+        assert style["ws"] == "pre" and style["wb"] == "normal", style
+        assert style["spans"] > 10, "not highlighted"
+        assert not style["clipped"], "a line is cut off at the column's edge"
+        assert float(style["font"].rstrip("px")) >= 12, style
+        # as many rendered lines as source lines (a wrapped line would add one)
+        rendered = round((style["height"] - 12) / style["lineHeight"])
+        assert rendered <= style["lines"], style
+    columns.first.locator("xpath=../..").screenshot(
+        path=str(ARTIFACTS / f"{chapter.stem}-side-by-side.png"))
+
+
+def _check_digit_captions(page, chapter):
+    """The misclassified digits are shown at their own size, not shrunk to fit the page."""
+    cell = page.locator(".jp-Cell").filter(has_text="misclassified").last
+    image = cell.locator(".jp-OutputArea-output img").last
+    image.scroll_into_view_if_needed()
+    size = image.evaluate("e => ({shown: e.clientWidth, natural: e.naturalWidth,"
+                          " declared: e.getAttribute('width')})")
+    intended = float(size["declared"]) if size["declared"] else size["natural"]
+    assert size["shown"] >= 0.95 * intended, f"digits shrunk to fit: {size}"
+    image.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-mistakes.png"))

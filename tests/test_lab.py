@@ -1,4 +1,5 @@
-"""The README's main-job command starts JupyterLab serving the chapters."""
+"""The README's main-job command starts JupyterLab serving the reader's own copies of the
+chapters, whose kernels keep TensorFlow's log lines out of the cells."""
 
 import json
 import os
@@ -8,6 +9,9 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
+from book_kit import workspace
 from conftest import ROOT, free_port
 
 
@@ -16,7 +20,9 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
     args = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
             f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
-    lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
+    work = tmp_path / "work"
+    lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}",
+                            f"WORK={work}"], cwd=ROOT,
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True)
     try:
@@ -33,6 +39,11 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
         names = {item["name"] for item in listing["content"]}
         expected = {p.name for p in (ROOT / "chapters").glob("*.ipynb")}
         assert expected and expected <= names
+        # ... and they are the reader's copies, not the book's
+        for name in expected:
+            assert (work / "chapters" / name).read_bytes() == (ROOT / "chapters" / name).read_bytes()
+        assert {p.name for p in (work / "workbooks").glob("*.ipynb")} == \
+            {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
         # without the token the API refuses
         try:
             urllib.request.urlopen(url.split("?")[0], timeout=5)
@@ -50,3 +61,49 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(lab.pid, signal.SIGKILL)
             lab.wait()
+
+
+def test_working_copies_are_made_once_and_a_fresh_one_keeps_yours(tmp_path):
+    for folder in ("chapters", "notebooks"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "ch03_1_tensors.ipynb").write_text(f"{folder} 1")
+    (tmp_path / "chapters" / "ch03_2_linear.ipynb").write_text("chapter 2")
+    made = workspace.prepare(tmp_path, "work")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in made) == [
+        "work/chapters/ch03_1_tensors.ipynb", "work/chapters/ch03_2_linear.ipynb",
+        "work/workbooks/ch03_1_tensors.ipynb"]
+    mine = tmp_path / "work" / "chapters" / "ch03_1_tensors.ipynb"
+    mine.write_text("my notes")
+    assert workspace.prepare(tmp_path, "work") == []  # never overwritten
+    assert mine.read_text() == "my notes"
+    with pytest.raises(ValueError, match="matches 2 notebooks"):
+        workspace.fresh("ch03_1", tmp_path, "work")  # the chapter or the workbook?
+    copy, kept = workspace.fresh("chapters/ch03_1", tmp_path, "work")
+    assert copy == mine and copy.read_text() == "chapters 1"
+    assert kept.parent == mine.parent and kept.read_text() == "my notes"
+    copy, kept = workspace.fresh("ch03_2", tmp_path, "work")
+    assert copy.read_text() == "chapter 2" and kept is not None
+    with pytest.raises(ValueError, match="no notebooks"):
+        workspace.fresh("ch09", tmp_path, "work")
+
+
+def test_kernels_of_this_environment_show_no_tensorflow_log_lines():
+    """A kernel started the way JupyterLab starts one: TensorFlow's start-up and XLA lines stay
+    out of the cell (book_kit.nbrun.install_quiet_kernels, run by make install)."""
+    from jupyter_client.manager import start_new_kernel
+
+    # ipykernel captures nothing under pytest (PYTEST_CURRENT_TEST): a kernel as JupyterLab's
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("IPYTHONDIR", "TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST")}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        streams = []
+        kc.execute_interactive(
+            "import tensorflow as tf\n"
+            "print(tf.function(jit_compile=True)(lambda x: x * 2)(tf.ones(2)).numpy())",
+            output_hook=lambda m: streams.append(m) if m["msg_type"] == "stream" else None,
+            timeout=180)
+    finally:
+        km.shutdown_kernel(now=True)
+    assert [(m["content"]["name"], m["content"]["text"]) for m in streams] == [
+        ("stdout", "[2. 2.]\n")]

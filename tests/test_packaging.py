@@ -74,3 +74,23 @@ def test_readme_does_not_repeat_versions_that_could_drift():
     for name, version in PINS.items():
         if version in readme:
             raise AssertionError(f"README repeats {name} {version}; say 'pinned in pyproject.toml'")
+
+
+def test_binder_builds_from_pyproject_and_the_license_is_the_declared_one():
+    import subprocess
+    import sys
+
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert re.fullmatch(r"python-3\.(10|11|12)", runtime), runtime  # within requires-python
+    post_build = ROOT / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    script = post_build.read_text()
+    assert not re.search(r"==\s*\d", script), "versions belong in pyproject.toml only"
+    assert 'pip install --no-cache-dir -e ".[all]"' in script and "book-kit workspace" in script
+    # the line that reads PyTorch's pin out of pyproject.toml gives the pin
+    reader = re.search(r'torch_pin=\$\(python -c "(.*)"\)', script).group(1)
+    pin = subprocess.run([sys.executable, "-c", reader], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert pin == f"torch=={PINS['torch']}"
+    assert _pyproject()["project"]["license"] == {"text": "MIT"}
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

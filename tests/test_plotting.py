@@ -311,7 +311,7 @@ def test_the_explorer_says_when_training_diverged():
     widget.learning_rate.value = 1.995  # the slider's top: every step overshoots
     assert "diverged at step" in widget.summary()
     assert "Training diverged at step" in widget.message.value
-    assert widget.learning_rate.layout.width == "460px"  # a drag moves it in small steps
+    assert widget.learning_rate.layout.width == "640px"  # a drag moves it in small steps
     fig = widget.draw()
     assert fig.axes[1].get_yscale() == "log" and "diverged" in fig.axes[1].get_title()
     _save(fig, "explorer_diverged")
