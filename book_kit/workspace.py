@@ -18,7 +18,8 @@ SOURCES = {"chapters": "chapters", "notebooks": "workbooks"}
 
 
 def prepare(root: str | Path = ".", work: str | Path = DEFAULT_DIR) -> list[Path]:
-    """Copy every chapter and workbook that has no working copy yet; never touch existing ones.
+    """Copy every chapter and workbook (and the pages beside them) that has no working copy yet;
+    never touch existing ones.
 
     Parameters
     ----------
@@ -41,7 +42,8 @@ def prepare(root: str | Path = ".", work: str | Path = DEFAULT_DIR) -> list[Path
     work = root / work
     made = []
     for source, target in SOURCES.items():
-        for notebook in sorted((root / source).glob("*.ipynb")):
+        # the notebooks, and the pages beside them (chapters/README.md: the R <-> Python table)
+        for notebook in sorted([*(root / source).glob("*.ipynb"), *(root / source).glob("*.md")]):
             copy = work / target / notebook.name
             if not copy.exists():
                 copy.parent.mkdir(parents=True, exist_ok=True)

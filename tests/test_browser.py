@@ -242,6 +242,10 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
             page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-error.png"))
         assert not state["stderr"], f"{chapter.name} shows error/stderr output:\n" + \
             "\n---\n".join(state["stderr"])
+        # R code's `$` must not be read as maths (JupyterLab leaves @@0@@ where it took some out)
+        garbled = page.evaluate("() => [...document.querySelectorAll('.jp-RenderedMarkdown')]"
+                                ".map(e => e.textContent).filter(t => /@@\\d+@@/.test(t))")
+        assert not garbled, f"{chapter.name}: markdown rendered with maths placeholders: {garbled}"
         assert state["images"] == _stored_figures(chapter), \
             f"{chapter.name}: {state['images']} figures in the page, the chapter stores " \
             f"{_stored_figures(chapter)}"

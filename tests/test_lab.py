@@ -68,10 +68,11 @@ def test_working_copies_are_made_once_and_a_fresh_one_keeps_yours(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "ch03_1_tensors.ipynb").write_text(f"{folder} 1")
     (tmp_path / "chapters" / "ch03_2_linear.ipynb").write_text("chapter 2")
+    (tmp_path / "chapters" / "README.md").write_text("R <-> Python")
     made = workspace.prepare(tmp_path, "work")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in made) == [
-        "work/chapters/ch03_1_tensors.ipynb", "work/chapters/ch03_2_linear.ipynb",
-        "work/workbooks/ch03_1_tensors.ipynb"]
+        "work/chapters/README.md", "work/chapters/ch03_1_tensors.ipynb",
+        "work/chapters/ch03_2_linear.ipynb", "work/workbooks/ch03_1_tensors.ipynb"]
     mine = tmp_path / "work" / "chapters" / "ch03_1_tensors.ipynb"
     mine.write_text("my notes")
     assert workspace.prepare(tmp_path, "work") == []  # never overwritten
