@@ -18,13 +18,13 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install lab test quick bench chromium
+.PHONY: install lab test quick bench chromium site
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[all,dev,site]"
 	@# nbgrader is here for its round-trip test (tests/test_nbgrader.py); its JupyterLab panels are
 	@# for a course's JupyterHub, not a reader's lab: off in this environment.
 	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
@@ -56,6 +56,10 @@ test: $(STAMP) $(CHROMIUM)
 # The development loop: everything but notebook runs, training and the browser.
 quick: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
+
+# The companion website from the executed chapters (nothing re-runs): build/site/index.html
+site: $(STAMP)
+	$(BIN)/python -m book_kit.site --out build/site
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -13,7 +13,7 @@ from book_kit.backends import backend, current_seed, jax_key, set_seed, use_back
 __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access (book_kit.datasets, book_kit.plotting, ...).
-_LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "plotting",
+_LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "devices", "plotting",
                  "liveplot", "nbrun", "explorer", "exercises", "compare", "workbook", "grading",
                  "claims"}
 

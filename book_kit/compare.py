@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import html
-import inspect
 import statistics
 import time
 
@@ -125,14 +124,11 @@ def show_source(name: str, names=frameworks.NAMES):
     formatter = HtmlFormatter(noclasses=True, nowrap=True, style="default")
     columns = []
     for framework in names:
-        module = frameworks.get(framework)
-        if not hasattr(module, name):
-            raise ValueError(f"book_kit.frameworks.{framework} has no {name!r}; try one of "
-                             "model, mean_squared_error, training_step, derivatives.")
-        code = highlight(inspect.getsource(getattr(module, name)), PythonLexer(), formatter)
+        code = highlight(frameworks.source(framework, name), PythonLexer(), formatter)
         columns.append(
             "<div style='flex:0 1 auto;max-width:100%'>"
-            f"<div style='font-weight:bold;margin-bottom:4px'>{html.escape(module.NAME)}</div>"
+            f"<div style='font-weight:bold;margin-bottom:4px'>"
+            f"{html.escape(frameworks.title(framework))}</div>"
             "<pre style='white-space:pre;word-break:normal;overflow-wrap:normal;overflow-x:auto;"
             "font-size:12.5px;line-height:1.4;margin:0;padding:6px;background:#f7f7f7'>"
             f"{code}</pre></div>")

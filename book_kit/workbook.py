@@ -16,6 +16,8 @@ import copy
 import re
 from pathlib import Path
 
+from book_kit import colab
+
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CHECK_SUFFIX = "-check"
@@ -98,10 +100,13 @@ def make_workbook(chapter_nb, chapter_name: str):
             cell.execution_count = None
             cell.metadata.pop("execution", None)
     title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
-                  if c.cell_type == "markdown" and c.source.strip()), chapter_name)
+                  if c.cell_type == "markdown" and c.source.startswith("# ")), chapter_name)
     header = nbformat.v4.new_markdown_cell(HEADER.format(title=title, chapter=chapter_name))
     header.id = HEADER_ID
-    nb.cells.insert(0, header)
+    has_badge = any(c.get("id") == colab.BADGE_CELL_ID for c in nb.cells)
+    if has_badge:  # the workbook's badge opens the workbook, not the chapter it was made from
+        colab.with_colab_cells(nb, f"notebooks/{chapter_name}")
+    nb.cells.insert(1 if has_badge else 0, header)
     meta = nb.metadata.setdefault("book_kit", {})
     meta["workbook"] = {"chapter": chapter_name,
                         "exercises": [exercise_name(c.id) for c in check_cells(nb)]}

@@ -13,6 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("BOOK_KIT_KERNEL_JOBS", os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 # The offline MNIST mirror: CI sets BOOK_KIT_DATA_MIRROR; a checkout beside shared/ finds it too.
 MIRROR = Path(os.environ.get("BOOK_KIT_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
+# Debian's Chromium, driven by Playwright (tests/test_browser.py, tests/test_site.py)
+CHROMIUM = os.environ.get("BOOK_KIT_CHROMIUM", "/usr/bin/chromium")
+# The flags that work offline here: without the background-networking ones Chromium keeps
+# trying Google's hosts, and the closed network refuses each attempt.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -64,3 +70,19 @@ def _rough_seconds(item) -> float:
 
 def pytest_collection_modifyitems(items):
     items.sort(key=_rough_seconds, reverse=True)  # stable: equal costs keep their order
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium (a fresh profile) for the browser tests of one module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
+                    "(apt-get install chromium chromium-driver).")
+    from playwright import sync_api  # a dev dependency: `make test` installs it
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000})
+        yield context
+        context.close()

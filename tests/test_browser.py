@@ -25,13 +25,8 @@ import nbformat
 import pytest
 
 from book_kit import nbrun, workbook
-from conftest import MIRROR, ROOT, free_port
+from conftest import CHROMIUM, MIRROR, ROOT, free_port
 
-CHROMIUM = os.environ.get("BOOK_KIT_CHROMIUM", "/usr/bin/chromium")
-# The flags that work offline here: without the background-networking ones Chromium keeps
-# trying Google's hosts, and the closed network refuses each attempt.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NOTEBOOK_TIMEOUT = float(os.environ.get("BOOK_KIT_BROWSER_TIMEOUT", 300))
@@ -143,18 +138,6 @@ def _shut_down(server, base, token, log_path):
     assert server.returncode == 0, log_path.read_text()[-3000:]
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    from playwright import sync_api  # a dev dependency: `make test` installs it
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
-        yield context
-        context.close()
-
-
 def _sessions(lab, name: str) -> list[dict]:
     """The server's sessions (notebook + kernel) for this notebook."""
     with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
@@ -246,6 +229,11 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
         garbled = page.evaluate("() => [...document.querySelectorAll('.jp-RenderedMarkdown')]"
                                 ".map(e => e.textContent).filter(t => /@@\\d+@@/.test(t))")
         assert not garbled, f"{chapter.name}: markdown rendered with maths placeholders: {garbled}"
+        # the Open in Colab badge, an image in the first cell, decoded (no network needed)
+        badge = page.evaluate("""() => { const img = document.querySelector(
+            '.jp-Notebook .jp-Cell:first-child .jp-RenderedMarkdown img[alt="Open in Colab"]');
+            return img && img.complete && img.naturalWidth; }""")
+        assert badge, f"{chapter.name}: no Open in Colab badge shown in the first cell"
         assert state["images"] == _stored_figures(chapter), \
             f"{chapter.name}: {state['images']} figures in the page, the chapter stores " \
             f"{_stored_figures(chapter)}"

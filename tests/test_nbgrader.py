@@ -93,9 +93,9 @@ def test_nbgrader_autogrades_a_chapter_with_the_same_points_as_book_kit(tmp_path
     ours = nbformat.reads(workbook.workbook_text(chapter), as_version=4)
     theirs = nbformat.read(released, as_version=4)
     # nbgrader's student version and ours ask the same: the same cells (ours adds a header that
-    # says how to use a workbook), solutions taken out
-    assert [c.id for c in theirs.cells] == [c.id for c in ours.cells[1:]]
-    assert ours.cells[0].id == "book-kit-workbook-header"
+    # says how to use a workbook, after the Colab badge), solutions taken out
+    assert [c.id for c in ours.cells[:2]] == ["colab-badge", "book-kit-workbook-header"]
+    assert [c.id for c in theirs.cells] == [c.id for c in ours.cells if c.id != ours.cells[1].id]
     assert "BEGIN HIDDEN TESTS" not in released.read_text()
 
     def submit(student, nb):
