@@ -186,11 +186,12 @@ def plot(rows, path: Path) -> None:
     with plotting.style():
         fig, ax = plt.subplots(figsize=(8, 5))
         narrow = [r for r in rows if r["dims"] == 2]
-        for i, variant in enumerate(dict.fromkeys(r["variant"] for r in narrow)):
+        labels = {(r["name"], r["mode"]): r["variant"] for r in narrow}
+        for i, (key, label) in enumerate(labels.items()):
             points = sorted((r["samples"], r["median step (µs)"]) for r in narrow
-                            if r["variant"] == variant)
-            ax.loglog(*zip(*points), marker="o", color=plotting.PALETTE[i % 8], label=variant,
-                      linestyle="-" if "eager" in variant or "without" in variant else "--")
+                            if (r["name"], r["mode"]) == key)
+            ax.loglog(*zip(*points), marker="o", color=plotting.PALETTE[i % 8], label=label,
+                      linestyle="-" if key[1] == "eager" else "--")
         ax.set_xlabel("samples (full batch, 2 inputs)")
         ax.set_ylabel("median training step (µs)")
         ax.set_title("The linear classifier's training step, eager vs compiled")
@@ -202,26 +203,13 @@ def plot(rows, path: Path) -> None:
 
 def claims(rows) -> list[tuple[str, str]]:
     """The chapter's performance claims, judged per problem size from this run's medians."""
+    from book_kit import compare
+
     verdicts = []
     for (n, d) in dict.fromkeys((r["samples"], r["dims"]) for r in rows):
-        m = {r["variant"]: r["median step (µs)"] for r in rows if (r["samples"], r["dims"]) == (n, d)}
-        first = {r["variant"]: r["first call (ms)"] * 1000 for r in rows
-                 if (r["samples"], r["dims"]) == (n, d)}
-        where = f"{n:,} x {d}"
-        compiled = ["tf.function", "tf.function(jit_compile=True)", "torch.compile", "jax.jit"]
-        verdicts.append((where, "compiling costs the first call: " + (
-            "held" if all(first[v] > 3 * m[v] for v in compiled) else "did not hold")))
-        verdicts.append((where, "TF with XLA is faster than TF eager: " + (
-            f"held ({m['TF eager'] / m['tf.function(jit_compile=True)']:.1f}x)"
-            if m["tf.function(jit_compile=True)"] < m["TF eager"] else "did not hold")))
-        eager = {"TF eager": m["TF eager"], "torch eager": m["torch eager"],
-                 "JAX without jit": m["JAX without jit"]}
-        slowest = max(eager, key=eager.get)
-        verdicts.append((where, "PyTorch eager is the slowest eager framework: " + (
-            "held" if slowest == "torch eager" else f"did not hold (slowest: {slowest})")))
-        fastest = min(m, key=m.get)
-        verdicts.append((where, "JAX (jit) is the fastest: " + (
-            "held" if fastest == "jax.jit" else f"did not hold (fastest: {fastest})")))
+        size = [r for r in rows if (r["samples"], r["dims"]) == (n, d)]
+        for claim, held in compare.speed_claims(size):
+            verdicts.append((f"{n:,} x {d}", f"{claim}: {'held' if held else 'did not hold'}"))
     return verdicts
 
 

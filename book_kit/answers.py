@@ -42,10 +42,37 @@ def recording() -> bool:
 
 
 def close_rule(rtol: float, atol: float, what: str = "your answer", hint: str = "") -> dict:
+    """How a recorded answer is judged: equal to the reference within tolerance.
+
+    Parameters
+    ----------
+    rtol, atol : float
+        The tolerance, as in ``exercises.check``.
+    what, hint : str
+        How the message names the answer, and the hint it adds.
+
+    Returns
+    -------
+    dict
+        The rule, stored with the answer (JSON).
+
+    Example
+    -------
+    >>> close_rule(1e-5, 1e-6, "W")["kind"]
+    'close'
+    """
     return {"kind": "close", "rtol": rtol, "atol": atol, "what": what, "hint": hint}
 
 
 def at_least_rule(bound: float, what: str, hint: str = "") -> dict:
+    """How a recorded answer is judged: a number at least ``bound`` (the parameters otherwise
+    as in :func:`close_rule`); returns the rule as a dict.
+
+    Example
+    -------
+    >>> at_least_rule(0.975, "validation accuracy")["bound"]
+    0.975
+    """
     return {"kind": "at_least", "bound": bound, "what": what, "hint": hint}
 
 
@@ -65,7 +92,7 @@ def encode(value) -> dict:
 
 def record(exercise: str, case: str | None, part: str, produce, rule: dict) -> None:
     """Call ``produce()`` and append its value (or why it failed) to the answers file."""
-    from book_kit.exercises import ExerciseFailed, NotAttempted
+    from book_kit.verdicts import ExerciseFailed, NotAttempted
 
     entry = {"exercise": exercise, "case": case or SHOWN, "part": part, "rule": rule}
     try:
@@ -118,7 +145,7 @@ def _decode(value) -> np.ndarray:
 
 def _verdict(reference: dict, student: dict) -> str | None:
     """None if the student's answer satisfies the reference's rule; else why not."""
-    from book_kit.exercises import ExerciseFailed, compare, format_value
+    from book_kit.verdicts import ExerciseFailed, compare_values, format_value
 
     rule = reference["rule"]
     if "error" in student:
@@ -136,7 +163,7 @@ def _verdict(reference: dict, student: dict) -> str | None:
             return f"{what} is {format_value(got)}; it should be at least {rule['bound']:g}.{hint}"
         return None
     try:
-        compare(got, _decode(reference["value"]), what=what, rtol=rule["rtol"],
+        compare_values(got, _decode(reference["value"]), what=what, rtol=rule["rtol"],
                 atol=rule["atol"], hint=rule.get("hint", ""))
     except ExerciseFailed as e:
         return str(e)

@@ -16,16 +16,13 @@ import sys
 import warnings
 
 from book_kit import _import_hooks
+from book_kit.frameworks import REGISTRY
 
 BACKENDS = ("jax", "tensorflow", "torch", "numpy")
 
-# Keras backend -> (module that must be importable, the book_kit extra that installs it).
-_FRAMEWORK = {
-    "jax": ("jax", "jax"),
-    "tensorflow": ("tensorflow", "tensorflow"),
-    "torch": ("torch", "torch"),
-    "numpy": ("numpy", "jax"),  # numpy is always there; any extra brings Keras
-}
+# Keras backend -> (module that must be importable, the book_kit extra that installs it): the
+# frameworks' from their registry; numpy is always there, and any extra brings Keras.
+_FRAMEWORK = {**{f.name: (f.name, f.extra) for f in REGISTRY.values()}, "numpy": ("numpy", "jax")}
 
 # Names readers type that Keras rejects with an unhelpful "Unable to import backend".
 _NOT_A_BACKEND = {
@@ -60,6 +57,13 @@ def parse_backend(name: str) -> tuple[str, str | None]:
 
 
 def is_installed(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it.
+
+    Example
+    -------
+    >>> is_installed("numpy")
+    True
+    """
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
@@ -88,13 +92,23 @@ def _loaded_keras_backend() -> str | None:
         return getattr(getattr(keras, "backend", None), "backend", lambda: None)()
 
 
+def keras_home() -> str:
+    """Keras's folder (``keras.json``, ``datasets/``): ``KERAS_HOME``, else ``~/.keras``.
+
+    Example
+    -------
+    >>> keras_home()
+    '/home/reader/.keras'
+    """
+    return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+
+
 def _configured_backend() -> str:
     """What Keras will pick when first imported: KERAS_BACKEND, then keras.json, then its default."""
     env = os.environ.get("KERAS_BACKEND")
     if env:
         return parse_backend(env)[0]
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    config = os.path.join(keras_home, "keras.json")
+    config = os.path.join(keras_home(), "keras.json")
     try:
         with open(config) as f:
             return parse_backend(json.load(f)["backend"])[0]
@@ -116,10 +130,30 @@ def _hide_gpus() -> None:
 def use_backend(name: str, *, force: bool = False):
     """Choose the Keras backend, as R's ``use_backend()``: call it before Keras is imported.
 
-    Returns the backend name. With ``force=True`` after Keras was loaded with another backend,
-    switches through ``keras.config.set_backend`` and returns the fresh ``keras`` module: every
-    Keras object made before is unusable afterwards, so re-create models (a saved ``.keras`` file
-    still loads).
+    Parameters
+    ----------
+    name : str
+        ``"jax"``, ``"tensorflow"``, ``"torch"`` or ``"numpy"``, optionally ``"-cpu"``/``"-gpu"``.
+    force : bool
+        After Keras was loaded with another backend, switch anyway (through
+        ``keras.config.set_backend``): every Keras object made before becomes unusable and the
+        ``keras`` name you imported is stale, so ``import keras`` again and re-create models (a
+        saved ``.keras`` file still loads).
+
+    Returns
+    -------
+    str
+        The backend's name, always.
+
+    Raises
+    ------
+    BackendError
+        Keras is loaded with another backend and ``force`` is False: the message says to restart.
+
+    Example
+    -------
+    >>> book_kit.use_backend("jax")
+    'jax'
     """
     wanted, device = parse_backend(name)
     _require_installed(wanted)
@@ -142,10 +176,9 @@ def use_backend(name: str, *, force: bool = False):
     keras.config.set_backend(wanted)
     os.environ["KERAS_BACKEND"] = wanted
     warnings.warn(f"Switched Keras from {loaded!r} to {wanted!r}: every model, layer and variable "
-                  "made before is now unusable, and any earlier `import keras` name is stale. "
-                  "Use the module this call returned (keras = book_kit.use_backend(...)).",
-                  RuntimeWarning, stacklevel=2)
-    return importlib.import_module("keras")
+                  "made before is now unusable, and any earlier `import keras` name is stale: "
+                  "run `import keras` again.", RuntimeWarning, stacklevel=2)
+    return wanted
 
 
 # --- seeding -------------------------------------------------------------------------------

@@ -191,6 +191,13 @@ async def run(job: dict) -> dict:
 
 
 def main(argv=None) -> None:
+    """Run one graded notebook: ``python -m book_kit.cell_runner JOB.json`` (the grader starts it).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[path of the job file]``; default ``sys.argv[1:]``.
+    """
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(argv[0]).read_text())
     os.chdir(job["workdir"])

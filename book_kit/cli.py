@@ -174,6 +174,17 @@ def _bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``book-kit`` command line: every subcommand and option.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Example
+    -------
+    >>> build_parser().parse_args(["student", "--check"]).check
+    True
+    """
     from book_kit import __version__
 
     parser = argparse.ArgumentParser(prog="book-kit", description=DESCRIPTION)
@@ -250,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``book-kit`` with ``argv`` (default: the command line); returns the exit status.
+
+    Example
+    -------
+    >>> main(["info"])   # doctest: +SKIP
+    0
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["grade", "merge"]:
         return _grade_merge(argv[2:])

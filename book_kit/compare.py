@@ -15,11 +15,13 @@ import time
 import numpy as np
 
 from book_kit import frameworks
-from book_kit.exercises import print_table
+from book_kit.tables import print_table
 
-# (framework module, mode) in the order the chapter introduces them
-STEP_VARIANTS = [("tensorflow", "eager"), ("tensorflow", "function"), ("tensorflow", "xla"),
-                 ("torch", "eager"), ("torch", "compile"), ("jax", "eager"), ("jax", "jit")]
+# (framework, mode) in the order the chapter introduces them, from the registry
+STEP_VARIANTS = [(f.name, mode) for f in frameworks.REGISTRY.values() for mode in f.modes]
+# the compiled variants, whose first call pays for tracing and compiling
+COMPILED = [("tensorflow", "function"), ("tensorflow", "xla"), ("torch", "compile"),
+            ("jax", "jit")]
 
 
 def derivative_table(fn, x: float, analytic: tuple[float, float, float], *,
@@ -62,7 +64,8 @@ def step_timings(inputs, targets, W0, b0, *, steps: int = 50, learning_rate: flo
                  check_steps: int = 20, variants=STEP_VARIANTS, rtol: float = 1e-5):
     """Time each variant of the training step; verify each against its framework's eager run.
 
-    Returns a pandas DataFrame: framework, variant, first call (ms), median step (µs),
+    Returns a pandas DataFrame: name and mode (the keys: ``("torch", "compile")``), framework
+    and variant (their labels for readers), first call (ms), median step (µs),
     speed-up vs eager, max rel. diff (the largest relative difference from the same framework's
     eager run over ``check_steps`` losses and the final weights, from the same start) and
     matches eager (that difference within ``rtol``).
@@ -87,11 +90,49 @@ def step_timings(inputs, targets, W0, b0, *, steps: int = 50, learning_rate: flo
             ref_losses, ref_W, ref_b = eager_runs[name]
             difference = max(_relative_difference(losses, ref_losses),
                              _relative_difference(W, ref_W), _relative_difference(b, ref_b))
-        rows.append({"framework": module.NAME, "variant": module.MODES[mode],
+        rows.append({"name": name, "mode": mode,
+                     "framework": module.NAME, "variant": module.MODES[mode],
                      "first call (ms)": 1e3 * first, "median step (µs)": 1e6 * median,
                      "speed-up vs eager": eager_median[name] / median,
                      "max rel. diff": difference, "matches eager": bool(difference <= rtol)})
     return pd.DataFrame(rows)
+
+
+def speed_claims(timings) -> list[tuple[str, bool]]:
+    """The chapter's claims about speed, judged from this machine's :func:`step_timings`.
+
+    Parameters
+    ----------
+    timings : pandas.DataFrame or list of dict
+        Rows with ``name``, ``mode``, ``first call (ms)`` and ``median step (µs)``, every
+        variant of :data:`STEP_VARIANTS` present (the benchmarks pass one problem size's rows).
+
+    Returns
+    -------
+    list of (str, bool)
+        Each claim and whether it held. "Compiling costs the first call" holds when every
+        compiled variant's first call took more than 3 of its median steps.
+
+    Example
+    -------
+    >>> for claim, held in speed_claims(step_timings(inputs, targets, W0, b0)):
+    ...     print("held" if held else "did not hold", claim)
+    """
+    rows = timings.to_dict("records") if hasattr(timings, "to_dict") else list(timings)
+    median = {(r["name"], r["mode"]): r["median step (µs)"] for r in rows}
+    first = {(r["name"], r["mode"]): 1e3 * r["first call (ms)"] for r in rows}  # in µs too
+    eager = {key: value for key, value in median.items() if key[1] == "eager"}
+    return [
+        ("compiling costs the first call (tf.function, XLA, torch.compile, jax.jit)",
+         all(first[key] > 3 * median[key] for key in COMPILED)),
+        ("XLA is faster than TF eager",
+         median["tensorflow", "xla"] < median["tensorflow", "eager"]),
+        ("PyTorch eager is the slowest eager framework",
+         max(eager, key=eager.get) == ("torch", "eager")),
+        ("jax.jit is the fastest step of all", min(median, key=median.get) == ("jax", "jit")),
+        ("torch.compile beats torch eager at this size",
+         median["torch", "compile"] < median["torch", "eager"]),
+    ]
 
 
 def show_source(name: str, names=frameworks.NAMES):

@@ -17,6 +17,11 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+# the chapter's random points live in book_kit.synthetic; `datasets.make_blobs` keeps working
+from book_kit.synthetic import make_blobs
+
+__all__ = ["REGISTRY", "ArraySpec", "DataError", "Dataset", "Status", "data_dir", "fetch", "load",
+           "load_mnist", "make_blobs", "register", "status"]
 
 ENV_DATA_DIR = "BOOK_KIT_DATA_DIR"
 ENV_MIRROR = "BOOK_KIT_DATA_MIRROR"
@@ -29,6 +34,7 @@ class DataError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class ArraySpec:
+    """One array of a data file: its shape, dtype and the SHA-256 of its bytes (C order)."""
     shape: tuple
     dtype: str
     sha256: str  # of array.tobytes() in C order
@@ -36,6 +42,7 @@ class ArraySpec:
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
+    """A data set book_kit can load: file name, download address and its arrays' specs."""
     name: str
     filename: str
     url: str
@@ -48,6 +55,12 @@ REGISTRY: dict[str, Dataset] = {}
 
 
 def register(dataset: Dataset) -> Dataset:
+    """Add ``dataset`` to :data:`REGISTRY` (under its name) and return it.
+
+    Example
+    -------
+    >>> register(Dataset("tiny", "tiny.npz", "https://example.org/tiny.npz", {}))  # doctest: +SKIP
+    """
     REGISTRY[dataset.name] = dataset
     return dataset
 
@@ -88,8 +101,9 @@ def data_dir() -> Path:
 
 
 def _keras_cache_file(dataset: Dataset) -> Path:
-    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    return Path(keras_home) / "datasets" / dataset.filename
+    from book_kit.backends import keras_home
+
+    return Path(keras_home()) / "datasets" / dataset.filename
 
 
 def _get(name_or_dataset) -> Dataset:
@@ -263,6 +277,7 @@ def load_mnist():
 
 @dataclasses.dataclass
 class Status:
+    """What ``book-kit data status`` reports for one data set: where it is and whether it verified."""
     name: str
     path: Path | None
     state: str  # "verified", "corrupt: ...", "not cached"
@@ -270,6 +285,7 @@ class Status:
 
     @property
     def ok(self) -> bool:
+        """True when the cached file was found and every array matched its hash."""
         return self.state == "verified"
 
 
@@ -282,29 +298,3 @@ def status(name_or_dataset) -> Status:
             return Status(dataset.name, path, "verified" if problem is None else f"corrupt: {problem}",
                           path.stat().st_size)
     return Status(dataset.name, None, "not cached", None)
-
-
-# --- the chapter's synthetic data ------------------------------------------------------------
-
-def make_blobs(n_per_class: int = 1000, seed: int | None = None):
-    """Two 2-D Gaussian classes, the chapter's linear-classifier data (listing 3.x).
-
-    Negatives (target 0) around (0, 3), positives (target 1) around (3, 0), both with covariance
-    [[1, 0.5], [0.5, 1]]; negatives first, as in the book. ``inputs`` is float32 (2n, 2) and
-    ``targets`` float32 (2n, 1). With ``seed=None`` NumPy's global generator is used (so
-    ``book_kit.set_seed`` makes it repeatable), otherwise a generator of its own.
-    """
-    import numpy as np
-
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) \
-            or n_per_class < 1:
-        raise ValueError(f"n_per_class is a whole number of samples per class (>= 1); "
-                         f"got {n_per_class!r}.")
-    rng = np.random if seed is None else np.random.default_rng(seed)
-    cov = [[1, 0.5], [0.5, 1]]
-    negative = rng.multivariate_normal(mean=[0, 3], cov=cov, size=n_per_class)
-    positive = rng.multivariate_normal(mean=[3, 0], cov=cov, size=n_per_class)
-    inputs = np.vstack((negative, positive)).astype(np.float32)
-    targets = np.vstack((np.zeros((n_per_class, 1), dtype="float32"),
-                         np.ones((n_per_class, 1), dtype="float32")))
-    return inputs, targets

@@ -17,7 +17,6 @@ the grader judges them in its own process.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import sysconfig
@@ -27,28 +26,19 @@ from pathlib import Path
 import numpy as np
 
 from book_kit import answers as _answers
-from book_kit.arrays import to_numpy
+from book_kit.arrays import to_numpy as _to_numpy
+from book_kit.tables import print_table
+# judging a value: shared with the grader (book_kit.answers); part of this module's API too
+from book_kit.verdicts import (DEFAULT_ATOL, DEFAULT_RTOL, ExerciseFailed, NotAttempted,
+                               compare_values, format_value)
+
+__all__ = ["ExerciseFailed", "NotAttempted", "call", "check", "check_at_least", "check_frameworks",
+           "check_true", "compare_values", "format_value", "install_friendly_failures",
+           "partial_credit", "passed", "summary"]
 
 RIGHT = "✔"
 WRONG = "✘"
 MATCHES = "matches"  # a right answer's "got" in a side-by-side table
-
-DEFAULT_RTOL = 1e-5
-DEFAULT_ATOL = 1e-6
-
-
-class ExerciseFailed(AssertionError):
-    """A wrong (or missing) answer; the message is written for the student."""
-
-
-class NotAttempted(ExerciseFailed):
-    """The solution still raises NotImplementedError."""
-
-    def __init__(self, name: str):
-        self.short = f"{name} is not attempted yet"
-        super().__init__(f"{self.short}: replace `raise NotImplementedError()` with your code, "
-                         "run that cell, then run this check again.")
-
 
 # Each exercise's latest verdict in this kernel, for summary(): its shown example sets it, a
 # hidden test can only take it back.
@@ -197,54 +187,6 @@ def call(function, *args, what: str | None = None, **kwargs):
 
 # --- comparing values ------------------------------------------------------------------------
 
-def compare(got, expected, *, what: str = "your answer", rtol: float = DEFAULT_RTOL,
-            atol: float = DEFAULT_ATOL, check_dtype: bool = False, hint: str = "") -> np.ndarray:
-    """Raise ExerciseFailed unless ``got`` equals ``expected`` within tolerance; return it as NumPy.
-
-    Tolerance: |got - expected| <= atol + rtol * |expected|, element by element.
-    """
-    hint = f" Hint: {hint}" if hint else ""
-    if got is None:
-        raise ExerciseFailed(f"{what} is None: did the function forget to `return` its result?{hint}")
-    try:
-        got_array = to_numpy(got, what)
-    except ValueError as e:
-        raise ExerciseFailed(f"{e}{hint}") from None
-    want = np.asarray(to_numpy(expected, "the expected value"))
-    if got_array.dtype == object or not np.issubdtype(got_array.dtype, np.number) and \
-            got_array.dtype != bool:
-        raise ExerciseFailed(f"{what} should be numbers, but it is {type(got).__name__} "
-                             f"holding {got_array.dtype}.{hint}")
-    if got_array.shape != want.shape:
-        squeezable = got_array.size == want.size
-        extra = " (same numbers, different shape: check reshape / keepdims / [:, None])" \
-            if squeezable else ""
-        raise ExerciseFailed(f"{what} has shape {tuple(got_array.shape)}, expected "
-                             f"{tuple(want.shape)}{extra}.{hint}")
-    if check_dtype and got_array.dtype != want.dtype:
-        raise ExerciseFailed(f"{what} has dtype {got_array.dtype}, expected {want.dtype}.{hint}")
-    got_float = got_array.astype(float)
-    if not np.all(np.isfinite(got_float)):
-        kind = "NaN" if np.isnan(got_float).any() else "infinity"
-        raise ExerciseFailed(f"{what} contains {kind}: a division by zero, a log of 0, or a "
-                             f"learning rate so large that training diverged?{hint}")
-    if not np.allclose(got_float, want.astype(float), rtol=rtol, atol=atol):
-        raise ExerciseFailed(f"{what} is {format_value(got_array)}, expected "
-                             f"{format_value(want)} (tolerance atol={atol:g}, rtol={rtol:g}).{hint}")
-    return got_array
-
-
-def format_value(value, digits: int = 4) -> str:
-    """A short, stable text for a number or small array (used in tables and messages)."""
-    array = np.asarray(to_numpy(value))
-    if array.size == 1:
-        number = float(array.reshape(()))
-        return "nan" if math.isnan(number) else f"{number:.{digits}g}"
-    flat = ", ".join(f"{float(v):.{digits}g}" for v in array.reshape(-1)[:6])
-    more = ", ..." if array.size > 6 else ""
-    return f"[{flat}{more}] shape {tuple(array.shape)}"
-
-
 # --- the checks chapters call ----------------------------------------------------------------
 
 def _hidden_failure(exercise: str, hidden: str, error: ExerciseFailed) -> ExerciseFailed:
@@ -284,7 +226,8 @@ def check(exercise: str, answer, expected, *, args: tuple = (), kwargs: dict | N
         _answers.record(exercise, hidden, "", produce, _answers.close_rule(rtol, atol, what, hint))
         return
     try:
-        compare(produce(), expected, what=what, rtol=rtol, atol=atol, check_dtype=check_dtype,
+        compare_values(produce(), expected, what=what, rtol=rtol, atol=atol,
+                       check_dtype=check_dtype,
                 hint=hint)
     except ExerciseFailed as e:
         return _fail(exercise, _hidden_failure(exercise, hidden, e) if hidden else e)
@@ -313,7 +256,7 @@ def check_at_least(exercise: str, answer, bound: float, *, what: str, args: tupl
         _answers.record(exercise, hidden, "", produce, _answers.at_least_rule(bound, what, hint))
         return
     try:
-        number = float(to_numpy(produce()))
+        number = float(_to_numpy(produce()))
         if not number >= bound:
             raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
                                  + (f" Hint: {hint}" if hint else ""))
@@ -375,7 +318,7 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
                         got_text = format_value(value)
                     except Exception:
                         got_text = type(value).__name__
-            compare(value, expected, what=f"{framework}'s answer", rtol=rtol, atol=atol)
+            compare_values(value, expected, what=f"{framework}'s answer", rtol=rtol, atol=atol)
             # Right within tolerance: its last digits depend on the CPU, so the stored table
             # (compared by nbval on every machine) says so instead of printing them.
             got_text, verdict = MATCHES, RIGHT
@@ -397,16 +340,6 @@ def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = ()
         passed(exercise)
 
 
-def print_table(header: list[str], rows: list[tuple]) -> None:
-    """A plain-text table (plain text so nbval compares it exactly)."""
-    table = [tuple(str(c) for c in header)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for n, row in enumerate(table):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths).rstrip())
-
-
 # --- how a failure looks in Jupyter ----------------------------------------------------------
 
 def _show_failure(shell, etype, value, tb, tb_offset=None):
@@ -418,11 +351,18 @@ def _show_failure(shell, etype, value, tb, tb_offset=None):
     shell._last_traceback = stb
 
 
-def _install_friendly_failures() -> None:
+def install_friendly_failures() -> None:
+    """In IPython, show a wrong answer as its message alone (no traceback through book_kit).
+
+    A chapter's first cell calls it through ``book_kit.setup_notebook()``; importing this module
+    changes nothing. Outside IPython it does nothing.
+
+    Example
+    -------
+    >>> install_friendly_failures()   # in a notebook
+    """
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython else None
     if shell is not None and hasattr(shell, "set_custom_exc"):
         shell.set_custom_exc((ExerciseFailed,), _show_failure)
 
-
-_install_friendly_failures()

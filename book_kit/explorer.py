@@ -15,7 +15,8 @@ import numpy as np
 from book_kit import frameworks
 from book_kit.liveplot import live_display_available
 
-FRAMEWORK_CHOICES = {"TensorFlow": "tensorflow", "PyTorch": "torch", "JAX": "jax"}
+# the dropdown shows titles ("PyTorch"); the registry's names ("torch") pick the module
+FRAMEWORK_CHOICES = {f.title: f.name for f in frameworks.REGISTRY.values()}
 LABEL_STYLE = {"description_width": "initial"}  # labels in full ("learning rate", not "learning r...")
 
 

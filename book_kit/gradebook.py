@@ -24,6 +24,8 @@ import re
 import shutil
 from pathlib import Path
 
+from book_kit.tables import format_table
+
 
 @dataclasses.dataclass
 class Row:
@@ -43,6 +45,13 @@ def _number(value: float) -> str:
 
 
 def by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
+    """The rows grouped as ``{student: {exercise: row}}``, in the order they come.
+
+    Example
+    -------
+    >>> by_student(rows)["alice"]["ex1"].points
+    2.0
+    """
     table: dict[str, dict[str, Row]] = {}
     for r in rows:
         table.setdefault(r.student, {})[r.exercise] = r
@@ -50,6 +59,13 @@ def by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
 
 
 def totals(results: dict[str, Row]) -> tuple[float, float]:
+    """A student's ``(points, most points)``, each rounded to 2 decimals.
+
+    Example
+    -------
+    >>> totals(by_student(rows)["alice"])
+    (7.0, 11.0)
+    """
     return (round(sum(r.points for r in results.values()), 2),
             round(sum(r.max_points for r in results.values()), 2))
 
@@ -90,10 +106,7 @@ def summary_table(rows: list[Row]) -> str:
                  for e in exercises]
         late = " (late)" if any(r.late for r in results.values()) else ""
         lines.append([student, f"{_number(total)}/{_number(most)}{late}", *marks])
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return format_table(lines[0], lines[1:])
 
 
 def _histogram_svg(percents: list[float]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import dataclasses
-import hashlib
 import json
 import os
 import queue
@@ -29,14 +28,11 @@ import stat
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
-from book_kit import answers, gradebook, grading_config, nbrun, sandbox, workbook
+from book_kit import answers, gradebook, grading_cache, grading_config, nbrun, sandbox, workbook
 from book_kit.gradebook import Row
 from book_kit.grading_config import Settings
-
-PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class UsageError(ValueError):
@@ -222,36 +218,17 @@ def run_sandboxed(nb, settings: Settings, slot: int = 0, keep_as: str | None = N
 
 # --- the chapter's own answers ---------------------------------------------------------------
 
-def _versions() -> dict:
-    found = {}
-    for name in ("numpy", "tensorflow-cpu", "tensorflow", "torch", "jax", "jaxlib", "keras"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return found
-
-
-def _cache_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("book_kit")) / "reference-answers"
-
-
 def reference_answers(chapter_nb, chapter_bytes: bytes, settings: Settings, slot: int = 0) -> dict:
     """The answers the chapter's own solutions give, recorded exactly as a submission's are.
 
-    Cached by the chapter's content, book_kit's checking code and the framework versions: a
-    class is graded against one run of the chapter, not one per submission.
+    Cached by the chapter's content, book_kit's checking code, the limits and the framework
+    versions (``grading_cache.context_key``): a class is graded against one run of the chapter,
+    not one per submission.
     """
-    key = hashlib.sha256(chapter_bytes + json.dumps(_versions(), sort_keys=True).encode()
-                         + b"".join((PACKAGE_DIR / f).read_bytes() for f in
-                                    ("answers.py", "exercises.py", "arrays.py"))).hexdigest()
-    cached = _cache_dir() / f"{key}.json"
-    if cached.exists():
-        stored = json.loads(cached.read_text())
-        return {e: {tuple(k.split("\x1f")): v for k, v in parts.items()}
-                for e, parts in stored.items()}
+    key = grading_cache.context_key(chapter_bytes, grading_cache.JUDGING_CODE, settings)
+    stored = grading_cache.stored_reference(key)
+    if stored is not None:
+        return stored
     run = run_sandboxed(graded_notebook(chapter_nb, chapter_nb), settings, slot)
     titles = {workbook.exercise_title(c): c.id for c in workbook.check_cells(chapter_nb)}
     for title, cell_id in titles.items():
@@ -267,9 +244,7 @@ def reference_answers(chapter_nb, chapter_bytes: bytes, settings: Settings, slot
     if unknown:
         raise UsageError(f"checks in the chapter use titles no check cell has: "
                          f"{', '.join(sorted(unknown))}")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps({e: {"\x1f".join(k): v for k, v in parts.items()}
-                                  for e, parts in run.answers.items()}))
+    grading_cache.store_reference(key, run.answers)
     return run.answers
 
 
@@ -448,7 +423,7 @@ def grade(chapter: Path, submissions: list[Path], out_dir: Path, settings: Setti
     # first (once per chapter, then cached): a chapter whose own solutions fail stops here,
     # before a whole class is run
     reference = reference_answers(chapter_nb, chapter_bytes, settings)
-    cache = ResultCache(out_dir / ".cache", chapter_bytes, settings)
+    cache = grading_cache.ResultCache(out_dir / ".cache", chapter_bytes, settings)
     counts = {"run": 0, "cached": 0}
 
     def grade_one(submission: Path, name: str, slot: int) -> list[tuple]:
@@ -512,34 +487,3 @@ def feedback_notebook(chapter_nb, submission_nb):
     for cell in workbook.check_cells(nb):
         cell.source = workbook.strip_solutions(cell.source, cell.id)
     return nb
-
-
-class ResultCache:
-    """Judged results by submission content, in the output folder: grading again after a few
-    submissions changed runs just those. The key also holds the chapter, book_kit's grading code
-    and the limits, so a change to any of them grades everything again."""
-
-    CODE = ("answers.py", "exercises.py", "arrays.py", "grading.py", "cell_runner.py",
-            "sandbox.py", "sandbox_kernel.py")
-
-    def __init__(self, folder: Path, chapter_bytes: bytes, settings: Settings):
-        self.folder = folder
-        digest = hashlib.sha256(chapter_bytes)
-        for name in self.CODE:
-            digest.update((PACKAGE_DIR / name).read_bytes())
-        digest.update(json.dumps([settings.limits(), _versions()], sort_keys=True).encode())
-        self.context = digest.hexdigest()
-
-    def _path(self, submission: Path) -> Path:
-        key = hashlib.sha256(self.context.encode() + Path(submission).read_bytes()).hexdigest()
-        return self.folder / f"{key}.json"
-
-    def get(self, submission: Path) -> list[tuple] | None:
-        try:
-            return [tuple(r) for r in json.loads(self._path(submission).read_text())]
-        except (OSError, ValueError):
-            return None
-
-    def put(self, submission: Path, results: list[tuple]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._path(submission).write_text(json.dumps(results))

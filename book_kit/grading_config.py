@@ -30,6 +30,13 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass
 class Settings:
+    """A course's grading settings: ``grading.toml`` read over these defaults, flags over both.
+
+    Example
+    -------
+    >>> Settings().timeout
+    60
+    """
     timeout: int = 60                 # seconds per cell
     notebook_timeout: int | None = None  # seconds per notebook (default: from the cell count)
     memory_mb: int | None = 8192      # RLIMIT_DATA of the kernel
@@ -108,4 +115,17 @@ def submitted_at(submission: Path) -> dt.datetime:
 
 
 def is_late(submission: Path, deadline: dt.datetime | None) -> bool:
+    """Whether ``submission`` was handed in after ``deadline`` (never, without a deadline).
+
+    Parameters
+    ----------
+    submission : Path
+        The notebook (nbgrader's ``timestamp.txt`` beside it wins over the file's time).
+    deadline : datetime or None
+        The deadline; a naive one is taken as UTC.
+
+    Returns
+    -------
+    bool
+    """
     return deadline is not None and submitted_at(submission) > _aware(deadline)

@@ -14,6 +14,13 @@ import time
 
 
 def live_display_available() -> bool:
+    """True in a Jupyter kernel where a figure can be redrawn in place (not under tests or CI).
+
+    Example
+    -------
+    >>> live_display_available()   # in a plain Python shell
+    False
+    """
     if os.environ.get("BOOK_KIT_STATIC_PLOTS") or os.environ.get("CI"):
         return False
     shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
@@ -42,6 +49,19 @@ class LivePlot:
         self.figure = None
 
     def update(self, step: int, **values) -> None:
+        """Record this step's values and redraw (at most every ``min_interval`` seconds).
+
+        Parameters
+        ----------
+        step : int
+            The step or epoch the values belong to.
+        **values : float or tensor
+            Named values: ``loss=0.3``, ``val_loss=0.4`` (``val_`` ones are drawn as validation).
+
+        Example
+        -------
+        >>> plot.update(3, loss=0.25, val_loss=0.31)
+        """
         from book_kit.arrays import to_numpy
 
         if not values:
@@ -55,6 +75,7 @@ class LivePlot:
             self._draw()
 
     def frame(self):
+        """Everything recorded so far as a long table: epoch, metric, data, value."""
         import pandas as pd
 
         return pd.DataFrame(self.rows, columns=["epoch", "metric", "data", "value"])
@@ -62,7 +83,7 @@ class LivePlot:
     def _figure(self):
         import matplotlib.pyplot as plt
 
-        from book_kit.plotting import plot_history
+        from book_kit.history import plot_history
 
         fig = plot_history(self.frame(), metrics=self.metrics, smooth=self.smooth,
                            xlabel=self.xlabel)
@@ -70,16 +91,13 @@ class LivePlot:
         return fig
 
     def _draw(self) -> None:
-        from IPython.display import display
-
-        from book_kit.plotting import png_bundle
+        from book_kit.display import show_png
 
         fig = self._figure()
-        bundle, metadata = png_bundle(fig)
         if self._handle is None:
-            self._handle = display(bundle, raw=True, metadata=metadata, display_id=True)
+            self._handle = show_png(fig, updatable=True)
         else:
-            self._handle.update(bundle, raw=True, metadata=metadata)
+            show_png(fig, self._handle)
         self._last_draw = time.monotonic()
         self.figure = fig
 
@@ -92,12 +110,9 @@ class LivePlot:
             return self.figure
         self.figure = self._figure()
         if _in_ipython():
-            from IPython.display import display
+            from book_kit.display import show_png
 
-            from book_kit.plotting import png_bundle
-
-            bundle, metadata = png_bundle(self.figure)
-            display(bundle, raw=True, metadata=metadata)
+            show_png(self.figure)
         return self.figure
 
 

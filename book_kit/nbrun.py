@@ -17,9 +17,21 @@ SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
 
 # Kernels we start write C-level output (TensorFlow's start-up log lines, with timestamps) to
 # their own stderr instead of the notebook: otherwise it lands in stored outputs, in whichever
-# cell happens to be running. Passed through a private IPython profile, the only setting both
-# nbclient and nbval kernels read.
-_KERNEL_CONFIG = "c.IPKernelApp.capture_fd_output = False\n"
+# cell happens to be running. Our kernels get these settings through a private IPython profile
+# (the one thing both nbclient and nbval kernels read), graded kernels on their command line.
+KERNEL_SETTINGS = {"IPKernelApp.capture_fd_output": "False"}
+_KERNEL_CONFIG = "".join(f"c.{name} = {value}\n" for name, value in KERNEL_SETTINGS.items())
+
+
+def kernel_arguments() -> list[str]:
+    """:data:`KERNEL_SETTINGS` as ipykernel command-line options.
+
+    Example
+    -------
+    >>> kernel_arguments()
+    ['--IPKernelApp.capture_fd_output=False']
+    """
+    return [f"--{name}={value}" for name, value in KERNEL_SETTINGS.items()]
 
 
 def install_quiet_kernels(prefix: str | os.PathLike | None = None) -> Path:
@@ -47,7 +59,7 @@ def install_quiet_kernels(prefix: str | os.PathLike | None = None) -> Path:
     config = Path(prefix or sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
     config.parent.mkdir(parents=True, exist_ok=True)
     text = config.read_text() if config.exists() else ""
-    if _KERNEL_CONFIG.strip() not in text.splitlines():
+    if not all(line in text.splitlines() for line in _KERNEL_CONFIG.splitlines()):
         config.write_text(text + ("" if not text or text.endswith("\n") else "\n") + _KERNEL_CONFIG)
     return config
 
@@ -153,6 +165,32 @@ BACKEND_RULES = [(r"-?\d+\.\d{3,}(e[-+]?\d+)?", "<number>"),
 def nbval_command(notebook: str | os.PathLike, *, lax: bool = False, cell_timeout: int = 600,
                   sanitize: bool | str | os.PathLike = True, kernel_name: str | None = None,
                   extra: list[str] | None = None) -> list[str]:
+    """The pytest command that validates ``notebook`` with nbval (our sanitizers, our kernel).
+
+    Parameters
+    ----------
+    notebook : path
+        The notebook to validate.
+    lax : bool
+        ``--nbval-lax`` (only cells marked to be compared) instead of strict.
+    cell_timeout : int
+        Seconds a cell may take.
+    sanitize : bool or path
+        Mask machine-dependent text with ``nbval_sanitize.cfg`` (True), a file of yours, or not.
+    kernel_name : str, optional
+        A named kernel instead of this Python's.
+    extra : list of str, optional
+        More pytest arguments.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> nbval_command("chapters/ch03_1_tensors_and_gradients.ipynb")[:3]   # doctest: +SKIP
+    ['.../python', '-m', 'pytest']
+    """
     cmd = [sys.executable, "-m", "pytest", str(Path(notebook).resolve()), "-p", "no:cacheprovider",
            "-p", "no:xdist", "--nbval-lax" if lax else "--nbval",
            f"--nbval-kernel-name={kernel_name}" if kernel_name else "--nbval-current-env",

@@ -56,6 +56,7 @@ def bwrap_path() -> str | None:
 
 
 def as_root() -> bool:
+    """Whether this process runs as root (then each sandbox gets a user id of its own)."""
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 

@@ -26,6 +26,7 @@ def _limit(kind: int, value: int) -> None:
 
 
 def main(argv=None) -> None:
+    """Drop to the submission's user, set the limits, become the IPython kernel (see above)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uid", type=int, help="become this user id (the grader is root)")
     parser.add_argument("--memory-mb", type=int, default=None)
@@ -57,10 +58,12 @@ def main(argv=None) -> None:
     # ipykernel would watch for its parent to go (and see bwrap, pid 1 here, as "gone"); the
     # sandbox ends with the grader's runner anyway (bwrap --die-with-parent)
     os.environ.pop("JPY_PARENT_PID", None)
+    from book_kit.nbrun import kernel_arguments
+
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
-                              # C-level output (TensorFlow's logs) goes to the kernel's stderr
-                              "--IPKernelApp.capture_fd_output=False",
-                              "--HistoryManager.enabled=False"])
+                              # the settings of every kernel book_kit starts (C-level output to
+                              # the kernel's stderr), and no history file
+                              *kernel_arguments(), "--HistoryManager.enabled=False"])
 
 
 if __name__ == "__main__":

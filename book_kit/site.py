@@ -204,6 +204,7 @@ def build(out: Path = DEFAULT_OUT, *, quiet: bool = True) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m book_kit.site [--out DIR]``: build the website; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m book_kit.site",
                                      description="Build the companion website from chapters/.")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="HTML folder (build/site)")

@@ -18,19 +18,21 @@ import sys
 
 from book_kit import backends
 from book_kit.frameworks import NAMES as FRAMEWORKS
+from book_kit.frameworks import REGISTRY
 
 # distribution names to report; the first installed of each alternative wins
-_PACKAGES = {
-    "numpy": ["numpy"],
-    "keras": ["keras"],
-    "tensorflow": ["tensorflow-cpu", "tensorflow", "tensorflow-macos"],
-    "torch": ["torch"],
-    "jax": ["jax"],
-    "jaxlib": ["jaxlib"],
-}
+_PACKAGES = {"numpy": ["numpy"], "keras": ["keras"],
+             **{f.name: list(f.distributions) for f in REGISTRY.values()}, "jaxlib": ["jaxlib"]}
 
 
 def installed_version(*distributions: str) -> str | None:
+    """The version of the first of ``distributions`` that is installed, or None (imports nothing).
+
+    Example
+    -------
+    >>> installed_version("tensorflow-cpu", "tensorflow")
+    '2.21.0'
+    """
     for dist in distributions:
         try:
             return metadata.version(dist)
@@ -113,6 +115,7 @@ def _devices(framework: str, ask: bool = False) -> list[str] | str:
 
 @dataclasses.dataclass
 class Info:
+    """What ``book_kit.info()`` reports: Python, platform, versions, backend, devices, warnings."""
     python: str
     platform: str
     versions: dict[str, str | None]
@@ -140,8 +143,7 @@ def _backend_source() -> str:
         return "Keras is loaded"
     if os.environ.get("KERAS_BACKEND"):
         return "from KERAS_BACKEND"
-    if os.path.exists(os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")),
-                                   "keras.json")):
+    if os.path.exists(os.path.join(backends.keras_home(), "keras.json")):
         return "from keras.json"
     return "Keras's default"
 

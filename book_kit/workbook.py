@@ -43,14 +43,17 @@ class WorkbookError(ValueError):
 
 
 def exercise_name(cell_id: str) -> str:
+    """``"ex1-check"`` -> ``"ex1"``: the exercise a check cell checks."""
     return cell_id[: -len(CHECK_SUFFIX)]
 
 
 def is_check_cell(cell) -> bool:
+    """Whether ``cell`` is an exercise's check cell (a code cell whose id ends in ``-check``)."""
     return cell.get("cell_type") == "code" and str(cell.get("id", "")).endswith(CHECK_SUFFIX)
 
 
 def check_cells(nb) -> list:
+    """The notebook's check cells, in order."""
     return [c for c in nb.cells if is_check_cell(c)]
 
 

@@ -99,12 +99,14 @@ def test_side_by_side_all_right_ends_with_the_fixed_line(capsys):
 
 
 def test_in_jupyter_a_failure_shows_its_message_without_traceback(tmp_path):
+    """After the chapter's first cell (book_kit.setup_notebook()): importing does not do it."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "from book_kit import exercises as ex\nex.check('Exercise Z', 1.0, 2.0, hint='double it')")]
+        "import book_kit\nbook_kit.setup_notebook()\nfrom book_kit import exercises as ex\n"
+        "ex.check('Exercise Z', 1.0, 2.0, hint='double it')")]
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
     (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
     assert error.ename == "ExerciseFailed"

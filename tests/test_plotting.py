@@ -281,7 +281,10 @@ def test_in_jupyter_each_figure_shows_exactly_once(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    setup = ("import matplotlib.pyplot as plt, numpy as np\nfrom book_kit import plotting\n"
+    # as a chapter's first cell does: setup_notebook() makes figures sharp PNGs shown at the end
+    # of the cell (without it, a figure only assigned waits for the next plt.show())
+    setup = ("import matplotlib.pyplot as plt, numpy as np\nimport book_kit\n"
+             "book_kit.setup_notebook()\nfrom book_kit import plotting\n"
              "h = {'loss': [1.0, 0.5, 0.25]}")
     cells = [setup,
              "plotting.plot_history(h)",                     # the cell's value

@@ -1,47 +1,99 @@
-"""One module per framework with the same function names, as keras/src/backend/ does.
+"""One module per framework with the same function names, as keras/src/backend/ does, and the
+registry that says what each framework is without importing it.
 
-``frameworks.get("torch").devices()`` imports torch only when called.
+``frameworks.REGISTRY["torch"].title`` is "PyTorch" (no import); ``frameworks.get("torch")``
+imports ``book_kit.frameworks.torch``, and with it torch. Adding a framework is one module here
+plus one registry entry.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import importlib.util
+from pathlib import Path
 
-NAMES = ("tensorflow", "torch", "jax")
+
+@dataclasses.dataclass(frozen=True)
+class Framework:
+    """What book_kit knows about a framework before importing it.
+
+    Attributes
+    ----------
+    name : str
+        Its import name and the key used everywhere (``"torch"``); also the Keras backend name.
+    title : str
+        How readers see it written (``"PyTorch"``).
+    extra : str
+        The book_kit extra that installs it (``pip install "book_kit[torch]"``).
+    distributions : tuple of str
+        The pip distributions that provide it, the usual one first.
+    modes : dict
+        Its ways of running the training step: mode -> label (``"compile": "torch.compile"``).
+    """
+
+    name: str
+    title: str
+    extra: str
+    distributions: tuple[str, ...]
+    modes: dict[str, str]
+
+
+REGISTRY = {f.name: f for f in (
+    Framework("tensorflow", "TensorFlow", "tensorflow",
+              ("tensorflow-cpu", "tensorflow", "tensorflow-macos"),
+              {"eager": "TF eager", "function": "tf.function",
+               "xla": "tf.function(jit_compile=True)"}),
+    Framework("torch", "PyTorch", "torch", ("torch",),
+              {"eager": "torch eager", "compile": "torch.compile"}),
+    Framework("jax", "JAX", "jax", ("jax",), {"eager": "JAX without jit", "jit": "jax.jit"}),
+)}
+NAMES = tuple(REGISTRY)
+
+
+def _check(name: str) -> str:
+    if name not in REGISTRY:
+        raise ValueError(f"Unknown framework {name!r}; choose one of {', '.join(NAMES)}.")
+    return name
 
 
 def get(name: str):
-    """The book_kit module for one framework (imports that framework)."""
-    if name not in NAMES:
-        raise ValueError(f"Unknown framework {name!r}; choose one of {', '.join(NAMES)}.")
-    return importlib.import_module(f"book_kit.frameworks.{name}")
+    """The book_kit module for one framework (imports that framework).
+
+    Parameters
+    ----------
+    name : str
+        ``"tensorflow"``, ``"torch"`` or ``"jax"``.
+
+    Returns
+    -------
+    module
+        ``book_kit.frameworks.<name>``: ``model``, ``training_step``, ``LinearTrainer``, ...
+
+    Example
+    -------
+    >>> frameworks.get("jax").devices()
+    ['cpu:0']
+    """
+    return importlib.import_module(f"book_kit.frameworks.{_check(name)}")
 
 
 def _module_tree(name: str) -> tuple[str, ast.Module]:
-    if name not in NAMES:
-        raise ValueError(f"Unknown framework {name!r}; choose one of {', '.join(NAMES)}.")
-    text = open(importlib.util.find_spec(f"book_kit.frameworks.{name}").origin,
-                encoding="utf-8").read()
+    origin = importlib.util.find_spec(f"book_kit.frameworks.{_check(name)}").origin
+    text = Path(origin).read_text(encoding="utf-8")
     return text, ast.parse(text)
 
 
 def title(name: str) -> str:
-    """How a framework is written for readers ("PyTorch"): its module's ``NAME``, read from the
-    file, so nothing is imported.
+    """How a framework is written for readers ("PyTorch"); imports nothing.
 
     Example
     -------
     >>> title("torch")
     'PyTorch'
     """
-    _, tree = _module_tree(name)
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME"
-                                                for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise ValueError(f"book_kit.frameworks.{name} has no NAME")
+    return REGISTRY[_check(name)].title
 
 
 def source(name: str, function: str) -> str:

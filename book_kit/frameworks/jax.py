@@ -6,11 +6,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-NAME = "JAX"
-MODES = {"eager": "JAX without jit", "jit": "jax.jit"}
+from book_kit.frameworks import REGISTRY, base
+
+NAME = REGISTRY["jax"].title
+MODES = REGISTRY["jax"].modes
 
 
 def devices() -> list[str]:
+    """The devices JAX sees, as ``["cpu:0", ...]``."""
     return [f"{d.platform}:{d.id}" for d in jax.devices()]
 
 
@@ -36,7 +39,8 @@ def mean_squared_error(targets, predictions):
 def compute_loss(state, inputs, targets):
     W, b = state
     predictions = model(inputs, W, b)
-    return mean_squared_error(targets, predictions)
+    loss = mean_squared_error(targets, predictions)
+    return loss
 
 
 grad_fn = jax.value_and_grad(compute_loss)
@@ -50,23 +54,21 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
     return loss, W, b
 
 
-class LinearTrainer:
-    """Full-batch training of the linear classifier from given start weights, in one mode."""
+class LinearTrainer(base.LinearTrainer):
+    """The linear classifier's trainer in JAX (modes ``eager``, ``jit``); see :class:`base.LinearTrainer`."""
+    MODES = MODES
 
-    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, mode="eager"):
-        if mode not in MODES:
-            raise ValueError(f"mode is one of {', '.join(MODES)}; got {mode!r}")
-        self.inputs = jnp.asarray(inputs, dtype=jnp.float32)
-        self.targets = jnp.asarray(targets, dtype=jnp.float32)
-        self.W = jnp.asarray(W0, dtype=jnp.float32)
-        self.b = jnp.asarray(b0, dtype=jnp.float32)
-        self.learning_rate = learning_rate
+    def _setup(self, inputs, targets, W0, b0, mode):
+        self.inputs, self.targets = jnp.asarray(inputs), jnp.asarray(targets)
+        self.W, self.b = jnp.asarray(W0), jnp.asarray(b0)
         self._step = training_step if mode == "eager" else jax.jit(training_step)
 
     def step(self) -> float:
+        """One full-batch step; returns the loss before the update (``float`` waits for the result)."""
         loss, self.W, self.b = self._step(self.inputs, self.targets, self.W, self.b,
                                           self.learning_rate)
         return float(loss)  # float() waits for the result: timings include the work
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``W`` and ``b`` as NumPy arrays."""
         return np.asarray(self.W), np.asarray(self.b)

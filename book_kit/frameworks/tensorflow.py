@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-NAME = "TensorFlow"
-MODES = {"eager": "TF eager", "function": "tf.function", "xla": "tf.function(jit_compile=True)"}
+from book_kit.frameworks import REGISTRY, base
+
+NAME = REGISTRY["tensorflow"].title
+MODES = REGISTRY["tensorflow"].modes
 
 
 def devices() -> list[str]:
+    """The devices TensorFlow sees, as ``["cpu:0", ...]``."""
     return [f"{d.device_type.lower()}:{i}" for i, d in enumerate(tf.config.list_physical_devices())]
 
 
@@ -47,22 +50,21 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
     return loss
 
 
-class LinearTrainer:
-    """Full-batch training of the linear classifier from given start weights, in one mode."""
+class LinearTrainer(base.LinearTrainer):
+    """The linear classifier's trainer in TensorFlow (modes ``eager``, ``function``, ``xla``); see :class:`base.LinearTrainer`."""
+    MODES = MODES
 
-    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, mode="eager"):
-        if mode not in MODES:
-            raise ValueError(f"mode is one of {', '.join(MODES)}; got {mode!r}")
-        self.inputs = tf.constant(np.asarray(inputs, dtype="float32"))
-        self.targets = tf.constant(np.asarray(targets, dtype="float32"))
-        self.W = tf.Variable(np.asarray(W0, dtype="float32"))
-        self.b = tf.Variable(np.asarray(b0, dtype="float32"))
-        self.learning_rate = tf.constant(learning_rate, dtype=tf.float32)
+    def _setup(self, inputs, targets, W0, b0, mode):
+        self.inputs, self.targets = tf.constant(inputs), tf.constant(targets)
+        self.W, self.b = tf.Variable(W0), tf.Variable(b0)
+        self.learning_rate = tf.constant(self.learning_rate, dtype=tf.float32)
         self._step = {"eager": training_step, "function": tf.function(training_step),
                       "xla": tf.function(training_step, jit_compile=True)}[mode]
 
     def step(self) -> float:
+        """One full-batch step; returns the loss before the update."""
         return float(self._step(self.inputs, self.targets, self.W, self.b, self.learning_rate))
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``W`` and ``b`` as NumPy arrays."""
         return self.W.numpy(), self.b.numpy()

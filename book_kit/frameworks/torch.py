@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-NAME = "PyTorch"
-MODES = {"eager": "torch eager", "compile": "torch.compile"}
+from book_kit.frameworks import REGISTRY, base
+
+NAME = REGISTRY["torch"].title
+MODES = REGISTRY["torch"].modes
 
 
 def devices() -> list[str]:
+    """The devices PyTorch sees, as ``["cpu:0", "cuda:0 (name)", ...]``."""
     gpus = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     return ["cpu:0"] + gpus
 
@@ -48,21 +51,20 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
     return loss
 
 
-class LinearTrainer:
-    """Full-batch training of the linear classifier from given start weights, in one mode."""
+class LinearTrainer(base.LinearTrainer):
+    """The linear classifier's trainer in PyTorch (modes ``eager``, ``compile``); see :class:`base.LinearTrainer`."""
+    MODES = MODES
 
-    def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, mode="eager"):
-        if mode not in MODES:
-            raise ValueError(f"mode is one of {', '.join(MODES)}; got {mode!r}")
-        self.inputs = torch.tensor(np.asarray(inputs, dtype="float32"))
-        self.targets = torch.tensor(np.asarray(targets, dtype="float32"))
-        self.W = torch.tensor(np.asarray(W0, dtype="float32"), requires_grad=True)
-        self.b = torch.tensor(np.asarray(b0, dtype="float32"), requires_grad=True)
-        self.learning_rate = learning_rate
+    def _setup(self, inputs, targets, W0, b0, mode):
+        self.inputs, self.targets = torch.tensor(inputs), torch.tensor(targets)
+        self.W = torch.tensor(W0, requires_grad=True)
+        self.b = torch.tensor(b0, requires_grad=True)
         self._step = training_step if mode == "eager" else torch.compile(training_step)
 
     def step(self) -> float:
+        """One full-batch step; returns the loss before the update."""
         return self._step(self.inputs, self.targets, self.W, self.b, self.learning_rate).item()
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``W`` and ``b`` as NumPy arrays."""
         return self.W.detach().numpy().copy(), self.b.detach().numpy().copy()

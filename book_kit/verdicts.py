@@ -1,0 +1,81 @@
+"""Judging one value: equal to the expected one within tolerance, or why not, in a sentence.
+
+``book_kit.exercises`` (the checks a chapter calls) and ``book_kit.answers`` (the grader, judging
+recorded answers in its own process) both judge with these, so a student gets the same verdict
+in the notebook and in the gradebook.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from book_kit.arrays import to_numpy as _to_numpy
+
+__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "ExerciseFailed", "NotAttempted", "compare_values",
+           "format_value"]
+
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-6
+
+
+class ExerciseFailed(AssertionError):
+    """A wrong (or missing) answer; the message is written for the student."""
+
+
+class NotAttempted(ExerciseFailed):
+    """The solution still raises NotImplementedError."""
+
+    def __init__(self, name: str):
+        self.short = f"{name} is not attempted yet"
+        super().__init__(f"{self.short}: replace `raise NotImplementedError()` with your code, "
+                         "run that cell, then run this check again.")
+
+
+def compare_values(got, expected, *, what: str = "your answer", rtol: float = DEFAULT_RTOL,
+            atol: float = DEFAULT_ATOL, check_dtype: bool = False, hint: str = "") -> np.ndarray:
+    """Raise ExerciseFailed unless ``got`` equals ``expected`` within tolerance; return it as NumPy.
+
+    Tolerance: |got - expected| <= atol + rtol * |expected|, element by element.
+    """
+    hint = f" Hint: {hint}" if hint else ""
+    if got is None:
+        raise ExerciseFailed(f"{what} is None: did the function forget to `return` its result?{hint}")
+    try:
+        got_array = _to_numpy(got, what)
+    except ValueError as e:
+        raise ExerciseFailed(f"{e}{hint}") from None
+    want = np.asarray(_to_numpy(expected, "the expected value"))
+    if got_array.dtype == object or not np.issubdtype(got_array.dtype, np.number) and \
+            got_array.dtype != bool:
+        raise ExerciseFailed(f"{what} should be numbers, but it is {type(got).__name__} "
+                             f"holding {got_array.dtype}.{hint}")
+    if got_array.shape != want.shape:
+        squeezable = got_array.size == want.size
+        extra = " (same numbers, different shape: check reshape / keepdims / [:, None])" \
+            if squeezable else ""
+        raise ExerciseFailed(f"{what} has shape {tuple(got_array.shape)}, expected "
+                             f"{tuple(want.shape)}{extra}.{hint}")
+    if check_dtype and got_array.dtype != want.dtype:
+        raise ExerciseFailed(f"{what} has dtype {got_array.dtype}, expected {want.dtype}.{hint}")
+    got_float = got_array.astype(float)
+    if not np.all(np.isfinite(got_float)):
+        kind = "NaN" if np.isnan(got_float).any() else "infinity"
+        raise ExerciseFailed(f"{what} contains {kind}: a division by zero, a log of 0, or a "
+                             f"learning rate so large that training diverged?{hint}")
+    if not np.allclose(got_float, want.astype(float), rtol=rtol, atol=atol):
+        raise ExerciseFailed(f"{what} is {format_value(got_array)}, expected "
+                             f"{format_value(want)} (tolerance atol={atol:g}, rtol={rtol:g}).{hint}")
+    return got_array
+
+
+def format_value(value, digits: int = 4) -> str:
+    """A short, stable text for a number or small array (used in tables and messages)."""
+    array = np.asarray(_to_numpy(value))
+    if array.size == 1:
+        number = float(array.reshape(()))
+        return "nan" if math.isnan(number) else f"{number:.{digits}g}"
+    flat = ", ".join(f"{float(v):.{digits}g}" for v in array.reshape(-1)[:6])
+    more = ", ..." if array.size > 6 else ""
+    return f"[{flat}{more}] shape {tuple(array.shape)}"
