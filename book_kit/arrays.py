@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from book_kit.frameworks import REGISTRY
+
 
 def framework_of(x) -> str:
     """'torch', 'tensorflow', 'jax', 'numpy' or 'python', read from the object's type."""
@@ -23,9 +25,11 @@ def to_numpy(x, name: str = "array") -> np.ndarray:
     if x is None:
         raise ValueError(f"{name} is None; pass an array or tensor.")
     framework = framework_of(x)
-    if framework == "torch":
-        x = x.detach().cpu().numpy()
-    elif framework in ("tensorflow", "keras") and hasattr(x, "numpy"):
+    if framework in REGISTRY:  # its framework is loaded already (x is its tensor)
+        from book_kit import frameworks
+
+        x = frameworks.get(framework).to_numpy(x)
+    elif framework == "keras" and hasattr(x, "numpy"):  # a Keras variable
         x = x.numpy()
     try:
         return np.asarray(x)

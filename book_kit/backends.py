@@ -186,12 +186,13 @@ def use_backend(name: str, *, force: bool = False):
 _seed: int | None = None
 
 
-def _seed_tensorflow(tf) -> None:
-    tf.random.set_seed(_seed)
+def _framework_seeder(name: str):
+    """Seeds framework ``name`` through its module (called once the framework is imported)."""
+    def seed(_module) -> None:
+        from book_kit import frameworks
 
-
-def _seed_torch(torch) -> None:
-    torch.manual_seed(_seed)
+        frameworks.get(name).seed(_seed)
+    return seed
 
 
 def _seed_keras(keras) -> None:
@@ -205,7 +206,9 @@ def _seed_keras(keras) -> None:
     np.random.set_state(np_state)
 
 
-_SEEDERS = {"tensorflow": _seed_tensorflow, "torch": _seed_torch, "keras": _seed_keras}
+# made once, so the import hook sees the same callback on every set_seed
+_SEEDERS = {**{f.name: _framework_seeder(f.name) for f in REGISTRY.values() if f.global_seed},
+            "keras": _seed_keras}
 
 
 def set_seed(seed: int) -> None:

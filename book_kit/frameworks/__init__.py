@@ -31,6 +31,9 @@ class Framework:
         The pip distributions that provide it, the usual one first.
     modes : dict
         Its ways of running the training step: mode -> label (``"compile": "torch.compile"``).
+    global_seed : bool
+        Whether it has a global random generator for ``book_kit.set_seed`` to seed (JAX has not:
+        its random functions take a key).
     """
 
     name: str
@@ -38,6 +41,7 @@ class Framework:
     extra: str
     distributions: tuple[str, ...]
     modes: dict[str, str]
+    global_seed: bool = True
 
 
 REGISTRY = {f.name: f for f in (
@@ -47,7 +51,8 @@ REGISTRY = {f.name: f for f in (
                "xla": "tf.function(jit_compile=True)"}),
     Framework("torch", "PyTorch", "torch", ("torch",),
               {"eager": "torch eager", "compile": "torch.compile"}),
-    Framework("jax", "JAX", "jax", ("jax",), {"eager": "JAX without jit", "jit": "jax.jit"}),
+    Framework("jax", "JAX", "jax", ("jax",), {"eager": "JAX without jit", "jit": "jax.jit"},
+              global_seed=False),
 )}
 NAMES = tuple(REGISTRY)
 

@@ -16,6 +16,10 @@ def devices() -> list[str]:
     """The devices JAX sees, as ``["cpu:0", ...]``."""
     return [f"{d.platform}:{d.id}" for d in jax.devices()]
 
+def to_numpy(x) -> np.ndarray:
+    """A JAX array as a NumPy array (waits for the computation)."""
+    return np.asarray(x)
+
 
 def derivatives(fn, x: float) -> tuple[float, float, float]:
     """f(x), f'(x) and f''(x) with jax.grad of jax.grad (float64). ``fn(x, math)`` gets jnp."""

@@ -15,6 +15,15 @@ def devices() -> list[str]:
     """The devices TensorFlow sees, as ``["cpu:0", ...]``."""
     return [f"{d.device_type.lower()}:{i}" for i, d in enumerate(tf.config.list_physical_devices())]
 
+def seed(value: int) -> None:
+    """Seed TensorFlow's global generator (``book_kit.set_seed`` calls it when TF is imported)."""
+    tf.random.set_seed(value)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A TensorFlow tensor or variable as a NumPy array."""
+    return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+
 
 def derivatives(fn, x: float) -> tuple[float, float, float]:
     """f(x), f'(x) and f''(x) with nested GradientTapes (float64). ``fn(x, math)`` gets tf.math."""

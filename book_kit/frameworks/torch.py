@@ -16,6 +16,15 @@ def devices() -> list[str]:
     gpus = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     return ["cpu:0"] + gpus
 
+def seed(value: int) -> None:
+    """Seed PyTorch's global generator (``book_kit.set_seed`` calls it when torch is imported)."""
+    torch.manual_seed(value)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A PyTorch tensor as a NumPy array (detached from the graph and moved to the CPU first)."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
 
 def derivatives(fn, x: float) -> tuple[float, float, float]:
     """f(x), f'(x) and f''(x) with torch.autograd.grad (float64). ``fn(x, math)`` gets torch."""
