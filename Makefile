@@ -18,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install lab test quick bench chromium site
+.PHONY: install lab test quick bench chromium site cluster-tools
 
 install: $(STAMP)
 
@@ -38,8 +38,11 @@ $(STAMP): pyproject.toml
 # OMP_WAIT_POLICY: PyTorch's idle threads sleep instead of spinning, so a notebook does not slow
 # to a crawl while the laptop does something else (book_kit/nbrun.py thread_settings).
 # Readers work in copies (WORK, git-ignored), so running a chapter never changes the book's.
+# JupyterLab's "get notified about official Jupyter news?" pop-up is answered "no" in this
+# environment's JupyterLab (its overrides.json; the user's own settings stay as they are).
 lab: $(STAMP)
 	$(BIN)/book-kit workspace --dir $(WORK)
+	$(BIN)/python -c "from book_kit import workspace; workspace.lab_settings()"
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
 
 chromium: $(CHROMIUM)
@@ -50,7 +53,24 @@ $(CHROMIUM):
 	$(APT) install -y --quiet chromium chromium-driver || \
 	  { $(APT) update --quiet && $(APT) install -y --quiet chromium chromium-driver; }
 
-test: $(STAMP) $(CHROMIUM)
+# The cluster recipes' test (tests/test_cluster.py) starts a one-node Slurm cluster of its own and
+# runs GNU parallel: Debian's slurm-wlm, munge and parallel. `make test` installs them when missing,
+# as root only; without them those tests are skipped and say why. The test starts daemons of its
+# own (its own munge key and socket, ports on 127.0.0.1) and never uses a system munged or slurmd.
+CLUSTER_TOOLS := /usr/sbin/slurmctld /usr/sbin/slurmd /usr/bin/sbatch /usr/sbin/munged /usr/bin/parallel
+
+cluster-tools:
+	@for f in $(CLUSTER_TOOLS); do [ -x $$f ] || missing="$$missing $$f"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "Missing:$$missing. Not root, or no apt-get: not installing slurm-wlm, munge and parallel;" \
+	    "tests/test_cluster.py will be skipped."; exit 0; fi; \
+	echo "Installing Debian's slurm-wlm, munge and parallel (tests/test_cluster.py)"; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --quiet slurm-wlm munge parallel || \
+	  { DEBIAN_FRONTEND=noninteractive apt-get update --quiet && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --quiet slurm-wlm munge parallel; }
+
+test: $(STAMP) $(CHROMIUM) cluster-tools
 	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The development loop: everything but notebook runs, training and the browser.

@@ -21,7 +21,7 @@ except importlib.metadata.PackageNotFoundError:  # run from a source tree that i
 _LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "devices", "plotting",
                  "liveplot", "nbrun", "explorer", "exercises", "compare", "workbook", "grading",
                  "claims", "display", "history", "style", "tables", "colab", "site", "synthetic",
-                 "verdicts", "grading_cache"}
+                 "verdicts", "diagnoses"}
 
 # Everyday helpers reachable as book_kit.NAME, loaded from their module on first use.
 _LAZY_ATTRS = {
@@ -44,8 +44,11 @@ def info(devices: bool = True):
 
 def setup_notebook() -> None:
     """What a chapter's first cell calls: sharp (retina) figures shown at the end of the cell
-    that made them, and exercise checks whose failure shows as its message alone, without a
-    traceback. Outside IPython it does nothing; importing book_kit never does either.
+    that made them, exercise checks whose failure shows as its message alone, without a
+    traceback, and no framework log line in any cell (the C-level lines TensorFlow and XLA write
+    to stderr go to the terminal that runs Jupyter, however book_kit was installed:
+    :func:`book_kit.nbrun.keep_c_output_out_of_cells`). Call it before importing a framework.
+    Outside IPython it does nothing; importing book_kit never does either.
 
     Example
     -------
@@ -57,7 +60,9 @@ def setup_notebook() -> None:
         return
     from book_kit.display import use_retina
     from book_kit.exercises import install_friendly_failures
+    from book_kit.nbrun import keep_c_output_out_of_cells
 
+    keep_c_output_out_of_cells()
     use_retina()
     install_friendly_failures()
 

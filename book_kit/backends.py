@@ -7,6 +7,7 @@ importing a framework: choosing a backend or a seed must never lock the choice b
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -195,28 +196,109 @@ def _framework_seeder(name: str):
     return seed
 
 
-def _seed_keras(keras) -> None:
-    # keras.utils.set_random_seed also reseeds python and numpy; when Keras is imported after
-    # set_seed, that would rewind numbers the user already drew, so keep their streams as they are.
+def _random_state():
     import numpy as np
 
-    py_state, np_state = random.getstate(), np.random.get_state()
+    return random.getstate(), np.random.get_state()
+
+
+def _set_random_state(state) -> None:
+    import numpy as np
+
+    random.setstate(state[0])
+    np.random.set_state(state[1])
+
+
+def _seed_keras(keras) -> None:
+    # keras.utils.set_random_seed also reseeds python and numpy (and resets Keras's global
+    # SeedGenerator, which is what we want from it); keep their streams where set_seed left them.
+    state = _random_state()
     keras.utils.set_random_seed(_seed)
-    random.setstate(py_state)
-    np.random.set_state(np_state)
+    _set_random_state(state)
 
 
-# made once, so the import hook sees the same callback on every set_seed
+def _take_import_draws() -> None:
+    """Draw what importing the frameworks draws from the global generators (pinned versions).
+
+    Importing Keras imports ``rich.style``, whose ``count(getrandbits(24))`` takes a word of
+    Python's stream, and importing JAX runs ``jax/_src/clusters/k8s_cluster.py``'s
+    ``np.random.rand(5)``. Keras's initializers take their default seeds from Python's stream
+    (``random.randint``) and its ``fit`` shuffles with NumPy's, so the same seed gave other first
+    weights and batches when Keras was imported before set_seed than after it (a second Run All).
+    So these draws are taken once per set_seed, always the same ones: at the first framework
+    import after it (which gives back what it drew itself, :func:`_guard`), or at set_seed itself
+    when a framework is loaded already. The chapters' stored numbers were made in a fresh kernel,
+    set_seed and then the imports; taking the draws there keeps them.
+    tests/test_seed_order.py fails if a new pin changes what the imports draw.
+    """
+    import numpy as np
+
+    random.getrandbits(24)
+    np.random.rand(5)
+
+
+# Whether this set_seed's import draws are still to be taken (at the first framework import).
+_draws_pending = False
+# Framework imports under way, outermost first (TensorFlow imports Keras, Keras imports JAX).
+_importing: list[str] = []
+
+
+def _guard(module: str, seeder=None):
+    """(around, after) import hooks for ``module``: what its import draws from Python's and
+    NumPy's generators is given back and, at the first framework import after set_seed, the
+    fixed import draws taken instead; then it is seeded. Made once, so set_seed twice registers
+    one pair."""
+
+    @contextlib.contextmanager
+    def around():
+        global _draws_pending
+        outermost = not _importing
+        state = _random_state() if outermost else None
+        _importing.append(module)
+        try:
+            yield
+        finally:
+            del _importing[_importing.index(module):]  # and any inner import that failed
+            if outermost:
+                _set_random_state(state)
+                if _draws_pending:
+                    _draws_pending = False
+                    _take_import_draws()
+
+    def after(imported) -> None:
+        if seeder is not None:
+            seeder(imported)  # keeps the streams as they are (_seed_keras)
+    return around, after
+
+
 _SEEDERS = {**{f.name: _framework_seeder(f.name) for f in REGISTRY.values() if f.global_seed},
             "keras": _seed_keras}
+# Every framework and Keras: JAX has no global generator to seed, but its import draws from NumPy's.
+_IMPORT_GUARDS = {name: _guard(name, _SEEDERS.get(name)) for name in (*REGISTRY, "keras")}
 
 
 def set_seed(seed: int) -> None:
     """Seed python ``random``, NumPy, TensorFlow, PyTorch and Keras with one integer.
 
     Frameworks already imported are seeded now; the others the moment they are imported, so that
-    seeding never imports TensorFlow or Keras (which would lock the Keras backend). JAX has no
-    global generator: use ``book_kit.jax_key()`` for a key derived from the same seed.
+    seeding never imports TensorFlow or Keras (which would lock the Keras backend). Either way the
+    same seed gives the same numbers (Keras's first weights and shuffles, NumPy's and Python's
+    draws) whether the frameworks were imported before or after it, as when a notebook is run
+    twice in one kernel, provided nothing is drawn from NumPy's or Python's global generator
+    between set_seed and the first framework import (a first import takes a few numbers from
+    them, :func:`_take_import_draws`; pass a seed, or import first). JAX has no global generator:
+    use ``book_kit.jax_key()`` for a key derived from the same seed.
+
+    Parameters
+    ----------
+    seed : int
+        A whole number from 0 to 2**32 - 1.
+
+    Example
+    -------
+    >>> book_kit.set_seed(42)
+    >>> import keras                      # seeded as it loads
+    >>> keras.layers.Dense(2)             # the same first weights as with set_seed after the import
     """
     global _seed
     import numpy as np  # not at module level: `import book_kit` stays fast
@@ -228,14 +310,20 @@ def set_seed(seed: int) -> None:
     if not 0 <= seed < 2**32:
         raise ValueError(f"set_seed takes a whole number from 0 to 2**32 - 1 (NumPy's range); "
                          f"got {seed}.")
+    global _draws_pending
     _seed = seed
     random.seed(seed)
     np.random.seed(seed)
-    for module, seeder in _SEEDERS.items():
+    loaded = [module for module in _IMPORT_GUARDS if module in sys.modules]
+    _draws_pending = not loaded
+    if loaded:
+        _take_import_draws()  # as the first framework import after set_seed would
+    for module, (around, after) in _IMPORT_GUARDS.items():
         if module in sys.modules:
-            seeder(sys.modules[module])
+            if module in _SEEDERS:
+                _SEEDERS[module](sys.modules[module])
         elif is_installed(module):
-            _import_hooks.when_imported(module, seeder)
+            _import_hooks.when_imported(module, after, around=around)
 
 
 def current_seed() -> int | None:

@@ -89,23 +89,53 @@ def _student(args) -> int:
 def _grade(args) -> int:
     from pathlib import Path
 
-    from book_kit import gradebook, grading, grading_config
+    import shutil
+    import tempfile
 
+    from book_kit.grading import config, course, gradebook, lms
+
+    private = Path(tempfile.mkdtemp(prefix="book_kit-submissions-"))
     try:
-        settings = grading_config.settings(
-            grading_config.load(args.config), timeout=args.timeout, jobs=args.jobs,
+        settings = config.settings(
+            config.load(args.config), timeout=args.timeout, jobs=args.jobs,
             notebook_timeout=args.notebook_timeout,
             memory_mb=None if args.memory_mb is None else (args.memory_mb or None),
             max_processes=args.max_processes, max_file_mb=args.max_file_mb,
+            max_disk_mb=args.max_disk_mb, max_notebook_mb=args.max_notebook_mb,
+            reveal_hidden=args.reveal_hidden,
             sandbox=False if args.no_sandbox else None,
             keep_work=Path(args.keep_work) if args.keep_work else None)
-        rows = grading.grade(Path(args.chapter), [Path(s) for s in args.submissions],
-                             Path(args.out), settings, progress=not args.quiet,
-                             shard=_shard(args.shard))
-    except (grading.UsageError, grading_config.ConfigError) as e:
+        kind = args.lms or next((lms.detect(Path(s)) for s in args.submissions
+                                 if Path(s).suffix == ".zip" or Path(s).is_dir()), None)
+        if args.lms_file and not kind:
+            raise course.UsageError("--lms-file needs --lms canvas or --lms moodle (the kind "
+                                    "of gradebook file it is)")
+        submissions = course.collect_submissions([Path(s) for s in args.submissions], private,
+                                                 args.lms)
+        rows = course.grade(Path(args.chapter), submissions, Path(args.out), settings,
+                            progress=not args.quiet, shard=_shard(args.shard))
+        out = Path(args.out)
+        if args.lms_file:
+            report = lms.fill(Path(args.lms_file), kind, gradebook.lms_grades(rows),
+                              out / "lms-import.csv", column=args.lms_column,
+                              match_column=args.lms_match_column, missing=args.lms_missing)
+            print(f"book-kit grade: {out / 'lms-import.csv'}: {report.filled} grades in column "
+                  f"{report.column!r}, ready to import into {kind.capitalize()}",
+                  file=sys.stderr)
+            for note in report.notes:
+                print(f"book-kit grade: {note}", file=sys.stderr)
+            if report.missing:
+                print(f"book-kit grade: in the LMS's file without a submission "
+                      f"({'0' if args.lms_missing == 'zero' else 'left empty'}): "
+                      f"{', '.join(report.missing)}", file=sys.stderr)
+            if report.absent:
+                print(f"book-kit grade: warning: graded but not in {args.lms_file} (not in "
+                      f"lms-import.csv): {', '.join(report.absent)}", file=sys.stderr)
+    except (course.UsageError, config.ConfigError, lms.LMSError) as e:
         print(f"book-kit grade: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     print(gradebook.summary_table(rows))
     print(f"\n{out / 'gradebook.csv'}, {out / 'scores.csv'}, {out / 'gradebook.html'}, and a "
           f"page per student in {out / 'feedback'}")
@@ -127,7 +157,7 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 def _grade_merge(argv: list[str]) -> int:
     from pathlib import Path
 
-    from book_kit import gradebook
+    from book_kit.grading import gradebook
 
     parser = argparse.ArgumentParser(
         prog="book-kit grade merge",
@@ -149,8 +179,10 @@ def _workspace(args) -> int:
 
     if args.fresh:
         for name in args.fresh:
-            copy, kept = workspace.fresh(name, work=args.dir)
+            copy, kept, note = workspace.fresh(name, work=args.dir)
             print(f"fresh copy: {copy}" + (f" (yours is kept as {kept})" if kept else ""))
+            if note:
+                print(note)
         return 0
     made = workspace.prepare(work=args.dir)
     for copy in made:
@@ -218,8 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade submitted workbooks, each in a sandbox")
     p.add_argument("--chapter", required=True, help="the chapter notebook (with solutions)")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="workbooks: plain files (the student is the file name) or nbgrader's "
-                        "submitted/<student>/<assignment>/<notebook>.ipynb")
+                   help="workbooks: plain files (the student is the file name), nbgrader's "
+                        "submitted/<student>/<assignment>/<notebook>.ipynb, or a Canvas or "
+                        "Moodle submissions download (its zip or unzipped folder: the student "
+                        "is the LMS's id)")
     p.add_argument("--out", required=True,
                    help="folder for gradebook.csv, scores.csv, gradebook.html and feedback/")
     p.add_argument("--shard", metavar="K/N", default=None,
@@ -232,16 +266,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook-timeout", type=int, default=None,
                    help="seconds per submission (default: 120 + 70 per code cell)")
     p.add_argument("--memory-mb", type=int, default=None,
-                   help="memory limit of each kernel in MB (RLIMIT_DATA; 8192; 0: none)")
+                   help="memory limit of each kernel in MB (RLIMIT_DATA; 4096; 0: none)")
     p.add_argument("--max-processes", type=int, default=None,
                    help="processes and threads one submission may run (512)")
     p.add_argument("--max-file-mb", type=int, default=None,
                    help="largest file a submission may write, in MB (256)")
+    p.add_argument("--max-disk-mb", type=int, default=None,
+                   help="all a submission may write, in MB (1024): past it writes fail")
+    p.add_argument("--max-notebook-mb", type=float, default=None,
+                   help="a larger submitted notebook is refused unread, in MB (50)")
+    p.add_argument("--reveal-hidden", choices=("label", "nothing"), default=None,
+                   help="what feedback says of a failed hidden test: its label (default) or "
+                        "only that one failed")
     p.add_argument("--keep-work", metavar="DIR", default=None,
                    help="copy each submission's working folder into DIR/<student> afterwards")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run submissions with your own permissions where no sandbox can be made "
                         "(they can read and change your files)")
+    p.add_argument("--lms", choices=("canvas", "moodle"), default=None,
+                   help="the LMS a download or --lms-file comes from (told by its names "
+                        "otherwise)")
+    p.add_argument("--lms-file", metavar="CSV", default=None,
+                   help="the gradebook file the LMS exported (Canvas's gradebook CSV, Moodle's "
+                        "grading worksheet): written filled in as DIR/lms-import.csv")
+    p.add_argument("--lms-column", metavar="NAME", default=None,
+                   help="Canvas: the assignment's column when the file has several; Moodle: "
+                        "the grade column (Grade)")
+    p.add_argument("--lms-match-column", metavar="NAME", default=None,
+                   help="the column holding the students' ids (Canvas: ID; Moodle: Identifier)")
+    p.add_argument("--lms-missing", choices=("empty", "zero"), default="empty",
+                   help="a student in --lms-file with no submission: left empty or given 0")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_grade)
 
@@ -249,8 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
                                          "which make lab opens")
     p.add_argument("--dir", default="my-work", help="the folder of working copies (my-work)")
     p.add_argument("--fresh", nargs="+", metavar="NAME", default=None,
-                   help="replace these copies (e.g. ch03_1, workbooks/ch03_2) with fresh ones; "
-                        "yours are kept beside them, renamed with the date")
+                   help="replace these copies with fresh ones: ch03_1 is the chapter, "
+                        "workbooks/ch03_1 its workbook; yours are kept in a kept/ folder beside "
+                        "them, the date first in the name (chapters/kept/2026-12-01 153012 "
+                        "ch03_1_....ipynb)")
     p.set_defaults(func=_workspace)
 
     p = sub.add_parser("bench", help="measure the chapter's performance claims (benchmarks/RESULTS.md)")

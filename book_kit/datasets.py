@@ -25,6 +25,9 @@ __all__ = ["REGISTRY", "ArraySpec", "DataError", "Dataset", "Status", "data_dir"
 
 ENV_DATA_DIR = "BOOK_KIT_DATA_DIR"
 ENV_MIRROR = "BOOK_KIT_DATA_MIRROR"
+# Set only in a graded kernel: arrays the grader replaced (MNIST's test labels: it judges trained
+# models on the real ones, outside the sandbox), checked by shape and dtype, not by content
+ENV_WITHHELD = "BOOK_KIT_WITHHELD"
 DOWNLOAD_TIMEOUT = 60  # seconds without data before a download counts as failed
 
 
@@ -140,6 +143,8 @@ def _read_verified(dataset: Dataset, path: Path) -> tuple[dict | None, str | Non
         if tuple(got.shape) != tuple(spec.shape) or str(got.dtype) != spec.dtype:
             return None, (f"array {key!r} is {got.dtype}{tuple(got.shape)}, expected "
                           f"{spec.dtype}{tuple(spec.shape)}")
+        if f"{dataset.name}:{key}" in os.environ.get(ENV_WITHHELD, "").split(","):
+            continue
         digest = _array_sha256(got)
         if digest != spec.sha256:
             return None, f"array {key!r} has SHA-256 {digest}, expected {spec.sha256}"

@@ -1,18 +1,29 @@
 """Exercise checks: one fixed line when an answer is right, a friendly hint when it is wrong.
 
-A check *raises* ``ExerciseFailed`` (an AssertionError) on a wrong answer, so nbval sees the
-failure in strict and lax mode alike, and prints exactly one fixed line when right, so the stored
-output of a check cell is the same on every machine. In Jupyter the failure shows as its message
-alone: no traceback through book_kit or a framework's internals.
+A check cell makes its exercise once, then checks the student's answers::
+
+    exercise = ex.Exercise("Exercise 1 (double)")
+    exercise.check(double, expected=8, args=(4,))                       # the shown example
+    ### BEGIN HIDDEN TESTS
+    exercise.check(double, expected=-3.0, args=(-1.5,), hidden="x = -1.5")
+    for case, x in exercise.draw(2, lambda rng: float(rng.uniform(-5, 5))):
+        exercise.check(double, expected=2 * x, args=(x,), hidden=case)  # drawn when graded
+    ### END HIDDEN TESTS
+    exercise.done(2)
+
+A wrong answer *raises* ``ExerciseFailed`` (an AssertionError) at once, so nbval sees it in strict
+and lax mode alike; :meth:`Exercise.done`, the cell's last line, prints the one fixed line of a
+right answer: ``correct!`` where the hidden tests ran too (a chapter), ``right on the shown
+example`` where they did not (a workbook: they run when the work is graded). In Jupyter a failure
+shows as its message alone, no traceback through book_kit or a framework.
 
 Answers may be NumPy arrays, numbers, or tensors of TensorFlow, PyTorch or JAX. Solutions live in
-functions (the workbook replaces their bodies with ``raise NotImplementedError()``), and checks call
-them, so an unanswered exercise fails at its check cell with "not attempted yet".
+functions (the workbook replaces their bodies with ``raise NotImplementedError()``) and checks
+call them, so an unanswered exercise fails at its check cell with "not attempted yet".
 
-Hidden tests (``hidden="x = -0.7"``) check the same function on inputs the workbook does not
-show: silent when right, so a chapter's stored output does not change. When grading
-(``book_kit.answers``), every check records the student's answers instead of judging them, and
-the grader judges them in its own process.
+When grading (``BOOK_KIT_GRADING``), checks judge nothing: they send what the student's code
+returned to the grader (``book_kit.grading.record``), which judges it in its own process against
+the chapter's own answers on the same inputs.
 """
 
 from __future__ import annotations
@@ -21,121 +32,55 @@ import os
 import sys
 import sysconfig
 import traceback
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from book_kit import answers as _answers
 from book_kit.arrays import to_numpy as _to_numpy
 from book_kit.tables import print_table
-# judging a value: shared with the grader (book_kit.answers); part of this module's API too
+# judging a value: shared with the grader; part of this module's API too
 from book_kit.verdicts import (DEFAULT_ATOL, DEFAULT_RTOL, ExerciseFailed, NotAttempted,
                                compare_values, format_value)
 
-__all__ = ["ExerciseFailed", "NotAttempted", "call", "check", "check_at_least", "check_frameworks",
-           "check_true", "compare_values", "format_value", "install_friendly_failures",
-           "partial_credit", "passed", "summary"]
+__all__ = ["Exercise", "ExerciseFailed", "NotAttempted", "call", "compare_values",
+           "format_value", "install_friendly_failures", "seed_draws", "summary"]
 
 RIGHT = "✔"
 WRONG = "✘"
 MATCHES = "matches"  # a right answer's "got" in a side-by-side table
 
-# Each exercise's latest verdict in this kernel, for summary(): its shown example sets it, a
-# hidden test can only take it back.
-_verdicts: dict[str, bool] = {}
+# Every exercise made in this kernel, by title, in order (for summary()); the latest is current.
+_exercises: dict[str, "Exercise"] = {}
+# The seed the grader put at the top of the check cell now running (see seed_draws)
+_injected_seed: list[int] = []
 
 
-def passed(exercise: str) -> None:
-    """The one fixed line a check prints when the answer is right."""
-    _verdicts[exercise] = True
-    print(f"{RIGHT} {exercise}: correct!")
+def _grading() -> bool:
+    from book_kit.grading import record
 
+    return record.grading()
 
-def _failed(exercise: str, error: ExerciseFailed) -> ExerciseFailed:
-    _verdicts[exercise] = False
-    return error
-
-
-# --- nbgrader's autograder -------------------------------------------------------------------
-# nbgrader gives a check cell 0 points if it raises and reads a number it ends with as partial
-# credit. So under its autograder a check prints a wrong answer's message instead of raising, and
-# the cell's last line, ``partial_credit(points)``, turns the share of parts (frameworks) right in
-# every case into points: the same share ``book-kit grade`` gives.
 
 def _autograding() -> bool:
+    """Under nbgrader's autograder a check prints a wrong answer instead of raising, and the
+    cell's last line (:meth:`Exercise.done`) returns the points earned: nbgrader gives a cell
+    that raises 0 points and reads a number it ends with as partial credit."""
     return os.environ.get("NBGRADER_EXECUTION") == "autograde"
 
 
-# The exercise being checked, and for each of its parts whether it was right in every case so far.
-_ledger: dict = {"exercise": None, "parts": {}}
+def seed_draws(seed: int) -> None:
+    """Set the seed the next :class:`Exercise` draws its hidden inputs from.
 
-
-def _score(exercise: str, part: str, right: bool) -> None:
-    if _ledger["exercise"] != exercise:
-        _ledger.update(exercise=exercise, parts={})
-    _ledger["parts"][part] = _ledger["parts"].get(part, True) and right
-
-
-def _fail(exercise: str, error: ExerciseFailed, parts: tuple[str, ...] = ("",)) -> None:
-    """Raise ``error`` for a wrong answer; under nbgrader's autograder, print it instead."""
-    _failed(exercise, error)
-    for part in parts:
-        _score(exercise, part, False)
-    if not _autograding():
-        raise error
-    print(f"{WRONG} {error}")
-
-
-def partial_credit(points: float) -> float | None:
-    """The points the check cell just run earns, for nbgrader's partial credit.
-
-    The last line of every check cell. It shows nothing (returns None) except under nbgrader's
-    autograder (``NBGRADER_EXECUTION=autograde``), where it returns ``points`` times the share of
-    the exercise's parts right in the shown example and every hidden test, and nbgrader reads that
-    number as the cell's score. ``book-kit grade`` does not use it: it judges recorded answers.
+    The grader puts this call at the top of every graded check cell
+    (``book_kit.grading.secrets``); outside grading, an exercise's draws come from its title.
 
     Parameters
     ----------
-    points : float
-        The cell's nbgrader ``points`` (a test checks the two agree).
-
-    Returns
-    -------
-    float or None
-        The points earned under nbgrader's autograder, else None.
-
-    Example
-    -------
-    >>> check_frameworks("Exercise 1 (gradient)", {"TensorFlow": grad_tf, "JAX": grad_jax},
-    ...                  expected=4.75, args=(1.5,))
-    >>> partial_credit(3)  # nothing shown outside nbgrader
+    seed : int
+        A non-negative integer.
     """
-    parts = _ledger["parts"]
-    _ledger.update(exercise=None, parts={})
-    if not _autograding():
-        return None
-    return round(points * sum(parts.values()) / len(parts), 4) if parts else 0.0
-
-
-def summary(exercises: list[str]) -> None:
-    """Every exercise's status in one table (the last cell of a chapter and its workbook).
-
-    A check cell is tagged ``raises-exception``, so *Run All* goes on past a wrong answer to
-    the next exercise; this cell then lists them all and, if any is not right yet, fails itself
-    (so ``pytest --nbval-lax`` still fails a wrong notebook).
-
-    Example
-    -------
-    >>> summary(["Exercise 1 (double)", "Exercise 2 (mean of squares)"])
-    """
-    if _answers.recording():  # grading: the grader judges, from the recorded answers
-        return
-    status = {True: f"{RIGHT} right", False: f"{WRONG} not right yet", None: "- not checked yet"}
-    print_table(["exercise", "status"], [(e, status[_verdicts.get(e)]) for e in exercises])
-    missing = [e for e in exercises if not _verdicts.get(e)]
-    if missing:
-        raise ExerciseFailed(f"{len(missing)} of {len(exercises)} exercises not right yet: "
-                             + "; ".join(missing) + ". Their check cells above say why.")
+    _injected_seed[:] = [int(seed)]
 
 
 # --- calling the student's code --------------------------------------------------------------
@@ -181,163 +126,338 @@ def call(function, *args, what: str | None = None, **kwargs):
     except ExerciseFailed:
         raise
     except Exception as e:
+        from book_kit.diagnoses import diagnose_exception
+
         where = _student_frame(sys.exc_info()[2])
-        raise ExerciseFailed(f"{name} raised {type(e).__name__}: {_short(e)}{where}") from None
+        advice = diagnose_exception(e)  # the usual mistake behind it, and what to change
+        raise ExerciseFailed(f"{name} raised {type(e).__name__}: {_short(e)}{where}"
+                             + (f" {advice}" if advice else "")) from None
 
 
-# --- comparing values ------------------------------------------------------------------------
+# --- an exercise and its checks --------------------------------------------------------------
 
-# --- the checks chapters call ----------------------------------------------------------------
-
-def _hidden_failure(exercise: str, hidden: str, error: ExerciseFailed) -> ExerciseFailed:
-    return ExerciseFailed(f"{exercise}: right on the shown example, wrong on a hidden test "
-                          f"({hidden}): {error}")
-
-
-def check(exercise: str, answer, expected, *, args: tuple = (), kwargs: dict | None = None,
-          what: str | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
-          atol: float = DEFAULT_ATOL, check_dtype: bool = False, hidden: str | None = None) -> None:
-    """Check one answer: a value, or a function called with ``args`` whose result is compared.
+class Exercise:
+    """One exercise's checks: made once at the top of its check cell, with its title.
 
     Parameters
     ----------
-    exercise : str
-        The exercise's title, e.g. ``"Exercise 1 (double)"`` (the same in its hidden tests).
-    answer : callable or value
-        The student's function (called as ``answer(*args, **kwargs)``) or a value.
-    expected : value
-        The right result; compared with ``|got - expected| <= atol + rtol * |expected|``.
-    hidden : str, optional
-        The label of a hidden test (e.g. ``"x = -0.7"``): prints nothing when right.
+    title : str
+        What the student sees, e.g. ``"Exercise 1 (double)"``: written once, here.
 
     Example
     -------
-    >>> check("Exercise 1 (double)", double, 8, args=(4,))
-    ✔ Exercise 1 (double): correct!
+    >>> exercise = Exercise("Exercise 1 (double)")
+    >>> exercise.check(lambda x: 2 * x, expected=8, args=(4,))
+    >>> exercise.done(2)
+    ✔ Exercise 1 (double): right on the shown example (hidden tests run when your work is graded)
     """
-    if callable(answer):
-        what = what or _name(answer)
-    what = what or "your answer"
 
-    def produce():
-        return call(answer, *args, what=what, **(kwargs or {})) if callable(answer) else answer
+    def __init__(self, title: str):
+        self.title = str(title)
+        self._seed = _injected_seed.pop() if _injected_seed else zlib.crc32(self.title.encode())
+        self._draws = 0
+        self.hidden_ran = False
+        self.right: bool | None = None      # the verdict so far, for summary()
+        self._parts: dict[str, bool] = {}   # each part (framework) right in every case so far
+        _exercises[self.title] = self  # run again, an exercise keeps its place in the summary
 
-    if _answers.recording():
-        _answers.record(exercise, hidden, "", produce, _answers.close_rule(rtol, atol, what, hint))
-        return
-    try:
-        compare_values(produce(), expected, what=what, rtol=rtol, atol=atol,
-                       check_dtype=check_dtype,
-                hint=hint)
-    except ExerciseFailed as e:
-        return _fail(exercise, _hidden_failure(exercise, hidden, e) if hidden else e)
-    _score(exercise, "", True)
-    if not hidden:
-        passed(exercise)
+    def __repr__(self) -> str:
+        return f"Exercise({self.title!r})"
 
+    # -- the inputs drawn at grading time ------------------------------------------------------
 
-def check_at_least(exercise: str, answer, bound: float, *, what: str, args: tuple = (),
-                   name: str | None = None, hint: str = "", hidden: str | None = None) -> None:
-    """Check that a number (an accuracy, say) reaches ``bound``.
+    def draw(self, count: int, make) -> list[tuple[str, object]]:
+        """``count`` hidden inputs made by ``make(rng)``, each with its label for ``hidden=``.
 
-    ``answer`` is the number, or a function called with ``args`` that returns it; ``name``
-    names the student's code in a failure ("choose_optimizer() is not attempted yet").
+        ``rng`` is a ``numpy.random.Generator`` seeded by the grader from the class's secret
+        when grading (so nobody knows the inputs in advance), and from the title otherwise (so
+        a chapter's stored outputs never change).
 
-    Example
-    -------
-    >>> check_at_least("Exercise 2 (accuracy)", accuracy_with, 0.99, args=(choose_optimizer,),
-    ...                name="choose_optimizer()", what="validation accuracy")
-    ✔ Exercise 2 (accuracy): correct!
-    """
-    def produce():
-        return call(answer, *args, what=name or _name(answer)) if callable(answer) else answer
+        Parameters
+        ----------
+        count : int
+            How many inputs.
+        make : callable
+            ``make(rng)`` returns one input (a number, an array, a tuple of arguments ...).
 
-    if _answers.recording():
-        _answers.record(exercise, hidden, "", produce, _answers.at_least_rule(bound, what, hint))
-        return
-    try:
-        number = float(_to_numpy(produce()))
-        if not number >= bound:
-            raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
-                                 + (f" Hint: {hint}" if hint else ""))
-    except ExerciseFailed as e:
-        return _fail(exercise, _hidden_failure(exercise, hidden, e) if hidden else e)
-    _score(exercise, "", True)
-    if not hidden:
-        passed(exercise)
+        Returns
+        -------
+        list of (str, object)
+            ``("an input drawn at grading time (1 of 2)", value)`` pairs.
 
+        Example
+        -------
+        >>> for case, x in exercise.draw(2, lambda rng: float(rng.uniform(-3, 3))):
+        ...     exercise.check(double, expected=2 * x, args=(x,), hidden=case)
+        """
+        rng = np.random.default_rng([self._seed, self._draws])
+        self._draws += 1
+        from book_kit.grading.record import DRAWN
 
-def check_true(exercise: str, condition: bool, message: str) -> None:
-    """For properties a comparison cannot express (e.g. "every weight is >= 0").
+        return [(f"{DRAWN} ({i} of {count})", make(rng))
+                for i in range(1, count + 1)]
 
-    When grading, the condition itself is the recorded answer; prefer :func:`check` or
-    :func:`check_at_least`, whose answers are values the grader judges.
-    """
-    if _answers.recording():
-        _answers.record(exercise, None, "", lambda: bool(condition),
-                        _answers.close_rule(0, 0, "the property", message))
-        return
-    if not condition:
-        return _fail(exercise, ExerciseFailed(message))
-    _score(exercise, "", True)
-    passed(exercise)
+    # -- bookkeeping ---------------------------------------------------------------------------
 
+    def _score(self, part: str, right: bool) -> None:
+        self._parts[part] = self._parts.get(part, True) and right
 
-def check_frameworks(exercise: str, answers: dict, expected, *, args: tuple = (),
-                     kwargs: dict | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
-                     atol: float = DEFAULT_ATOL, hidden: str | None = None) -> None:
-    """Side by side: the same exercise answered in several frameworks, one table of results.
+    def _fail(self, error: ExerciseFailed, parts: tuple[str, ...] = ("",)) -> None:
+        """Raise ``error`` for a wrong answer; under nbgrader's autograder, print it instead."""
+        self.right = False
+        for part in parts:
+            self._score(part, False)
+        if not _autograding():
+            raise error
+        print(f"{WRONG} {error}")
 
-    ``answers`` maps a framework's name to the student's function (or value); every one is
-    compared with the same ``expected``. The table is printed either way; then one fixed line if
-    all are right, or ExerciseFailed naming the wrong ones. A hidden test prints nothing when
-    every framework is right.
+    def _passed(self, hidden: str | None, parts: tuple[str, ...] = ("",)) -> None:
+        for part in parts:
+            self._score(part, True)
+        if hidden:
+            self.hidden_ran = True
 
-    Example
-    -------
-    >>> check_frameworks("Exercise 1 (gradient)", {"TensorFlow": grad_tf, "JAX": grad_jax},
-    ...                  expected=4.75, args=(1.5,))
-    """
-    def producer(answer, framework):
-        return lambda: call(answer, *args, what=_name(answer), **(kwargs or {})) \
-            if callable(answer) else answer
+    def _send(self, hidden: str | None, part: str, produce, rule: str, *args,
+              what: str = "your answer", model: bool = False) -> None:
+        """When grading: send what ``produce()`` gives, with ``record``'s rule named ``rule``
+        (``"close"``, ``"at_least"``, ``"model"``) made from ``args``; judge nothing."""
+        from book_kit.grading import record
 
-    if _answers.recording():
-        for framework, answer in answers.items():
-            _answers.record(exercise, hidden, framework, producer(answer, framework),
-                            _answers.close_rule(rtol, atol, "the answer", hint))
-        return
-    rows, problems, wrong = [], [], []
-    for framework, answer in answers.items():
-        got_text = "-"
+        make_rule = {"close": record.close_rule, "at_least": record.at_least_rule,
+                     "model": record.model_rule}[rule]
+        record.record(self.title, hidden, part, produce, make_rule(*args),
+                      encoder=record.encode_model if model else record.encode, what=what)
+
+    def _hidden_failure(self, hidden: str, error: ExerciseFailed) -> ExerciseFailed:
+        return ExerciseFailed(f"{self.title}: right on the shown example, wrong on a hidden test "
+                              f"({hidden}): {error}")
+
+    def _labelled(self, error: ExerciseFailed, hidden: str | None) -> ExerciseFailed:
+        """The same failure, its message starting with the exercise (and the hidden test)."""
+        labelled = self._hidden_failure(hidden, error) if hidden else error
+        if not hidden:
+            error.args = (f"{self.title}: {error}",)
+        labelled.__cause__, labelled.__suppress_context__ = None, True
+        return labelled
+
+    # -- the checks ----------------------------------------------------------------------------
+
+    def check(self, answer, *, expected, args: tuple = (), kwargs: dict | None = None,
+              what: str | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
+              atol: float = DEFAULT_ATOL, check_dtype: bool = False,
+              hidden: str | None = None) -> None:
+        """Check one answer: a value, or a function called with ``args`` whose result is compared.
+
+        Parameters
+        ----------
+        answer : callable or value
+            The student's function (called as ``answer(*args, **kwargs)``) or a value.
+        expected : value
+            The right result; compared with ``|got - expected| <= atol + rtol * |expected|``.
+            Keyword only: when grading, the grader replaces it by ``None`` in the check cell, so
+            a kernel being graded never computes the right answers (it judges nothing anyway).
+        hidden : str, optional
+            The label of a hidden test (e.g. ``"x = -0.7"``): prints nothing when right.
+
+        Example
+        -------
+        >>> exercise.check(double, expected=8, args=(4,))
+        """
+        if callable(answer):
+            what = what or _name(answer)
+        what = what or "your answer"
+
+        def produce():
+            return call(answer, *args, what=what, **(kwargs or {})) if callable(answer) else answer
+
+        if _grading():
+            return self._send(hidden, "", produce, "close", rtol, atol, what, hint, what=what)
         try:
-            value = producer(answer, framework)()
-            if value is not None:
-                with np.errstate(all="ignore"):
-                    try:
-                        got_text = format_value(value)
-                    except Exception:
-                        got_text = type(value).__name__
-            compare_values(value, expected, what=f"{framework}'s answer", rtol=rtol, atol=atol)
-            # Right within tolerance: its last digits depend on the CPU, so the stored table
-            # (compared by nbval on every machine) says so instead of printing them.
-            got_text, verdict = MATCHES, RIGHT
+            compare_values(produce(), expected, what=what, rtol=rtol, atol=atol,
+                           check_dtype=check_dtype, hint=hint)
         except ExerciseFailed as e:
-            verdict = WRONG
-            problems.append(f"  {framework}: {e}")
-            wrong.append(framework)
-        rows.append((framework, got_text, format_value(expected), verdict))
-        if verdict == RIGHT:
-            _score(exercise, framework, True)
-    if not hidden:
-        print_table(["framework", "got", "expected", ""], rows)
-    if problems:
-        where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
-        return _fail(exercise, ExerciseFailed(
-            f"{exercise}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)
-            + (f"\nHint: {hint}" if hint else "")), parts=tuple(wrong))
-    if not hidden:
-        passed(exercise)
+            return self._fail(self._labelled(e, hidden))
+        self._passed(hidden)
+
+    def check_at_least(self, answer, bound: float, *, what: str, args: tuple = (),
+                       name: str | None = None, hint: str = "", hidden: str | None = None) -> None:
+        """Check that a number (an accuracy, say) reaches ``bound``.
+
+        ``answer`` is the number, or a function called with ``args`` that returns it; ``name``
+        names the student's code in a failure ("choose_optimizer() is not attempted yet").
+
+        Example
+        -------
+        >>> exercise.check_at_least(accuracy_with, 0.99, args=(choose_optimizer,),
+        ...                         name="choose_optimizer()", what="validation accuracy")
+        """
+        def produce():
+            return call(answer, *args, what=name or _name(answer)) if callable(answer) else answer
+
+        if _grading():
+            return self._send(hidden, "", produce, "at_least", bound, what, hint)
+        try:
+            number = float(_to_numpy(produce()))
+            if not number >= bound:
+                raise ExerciseFailed(f"{what} is {number:.4f}; it should be at least {bound:g}."
+                                     + (f" Hint: {hint}" if hint else ""))
+        except ExerciseFailed as e:
+            return self._fail(self._labelled(e, hidden))
+        self._passed(hidden)
+
+    def check_model(self, model, *, at_least: float, on: str, what: str, hint: str = "",
+                    hidden: str | None = None) -> None:
+        """Check a trained Keras model by its accuracy on a data set it was not trained on.
+
+        When grading, the model itself goes to the grader, which loads it in a sandbox of its
+        own (Keras's safe mode, no custom code) and measures the accuracy there, on data the
+        submission never had (``book_kit.grading.outcomes``); nothing the model's own methods
+        say counts. Elsewhere the accuracy is measured here, the same way.
+
+        Parameters
+        ----------
+        model : keras.Model or callable
+            The trained model, or a function that returns it.
+        at_least : float
+            The accuracy it must reach.
+        on : str
+            The data: ``"mnist-test"`` (the 10,000 test digits) or ``"blobs"`` (new points of
+            the chapter's two classes).
+        what, hint : str
+            How messages name the accuracy, and a hint.
+
+        Example
+        -------
+        >>> exercise.check_model(model, at_least=0.97, on="mnist-test",
+        ...                      what="the accuracy on the 10,000 test digits")
+        """
+        from book_kit.grading import outcomes
+
+        def produce():
+            return call(model, what=_name(model)) if callable(model) and not \
+                hasattr(model, "predict") else model
+
+        if _grading():
+            return self._send(hidden, "", produce, "model", at_least, on, what, hint, model=True)
+        try:
+            accuracy = outcomes.accuracy(produce(), on, seed=self._seed)
+            if not accuracy >= at_least:
+                raise ExerciseFailed(f"{what} is {accuracy:.4f}; it should be at least "
+                                     f"{at_least:g}." + (f" Hint: {hint}" if hint else ""))
+        except outcomes.EvaluationError as e:
+            return self._fail(self._labelled(ExerciseFailed(str(e)), hidden))
+        except ExerciseFailed as e:
+            return self._fail(self._labelled(e, hidden))
+        self._passed(hidden)
+
+    def check_frameworks(self, answers: dict, *, expected, args: tuple = (),
+                         kwargs: dict | None = None, hint: str = "", rtol: float = DEFAULT_RTOL,
+                         atol: float = DEFAULT_ATOL, hidden: str | None = None) -> None:
+        """Side by side: the same exercise answered in several frameworks, one table of results.
+
+        ``answers`` maps a framework's name to the student's function (or value); every one is
+        compared with the same ``expected``. The shown example prints its table; then
+        ExerciseFailed names the wrong ones. A hidden test prints nothing when all are right.
+
+        Example
+        -------
+        >>> exercise.check_frameworks({"TensorFlow": grad_tf, "JAX": grad_jax}, expected=4.75,
+        ...                           args=(1.5,))
+        """
+        def producer(answer):
+            return lambda: call(answer, *args, what=_name(answer), **(kwargs or {})) \
+                if callable(answer) else answer
+
+        if _grading():
+            for framework, answer in answers.items():
+                self._send(hidden, framework, producer(answer), "close", rtol, atol, "the answer",
+                           hint, what=f"{framework}'s answer")
+            return
+        rows, problems, wrong, right = [], [], [], []
+        for framework, answer in answers.items():
+            got_text = "-"
+            try:
+                value = producer(answer)()
+                if value is not None:
+                    with np.errstate(all="ignore"):
+                        try:
+                            got_text = format_value(value)
+                        except Exception:
+                            got_text = type(value).__name__
+                compare_values(value, expected, what=f"{framework}'s answer", rtol=rtol, atol=atol)
+                # Right within tolerance: its last digits depend on the CPU, so the stored table
+                # (compared by nbval on every machine) says so instead of printing them.
+                got_text, verdict = MATCHES, RIGHT
+                right.append(framework)
+            except ExerciseFailed as e:
+                verdict = WRONG
+                problems.append(f"  {framework}: {e}")
+                wrong.append(framework)
+            rows.append((framework, got_text, format_value(expected), verdict))
+        if not hidden:
+            print_table(["framework", "got", "expected", "verdict"], rows)
+        self._passed(hidden if not problems else None, tuple(right))
+        if problems:
+            where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
+            return self._fail(ExerciseFailed(
+                f"{self.title}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)
+                + (f"\nHint: {hint}" if hint else "")), parts=tuple(wrong))
+
+    def done(self, points: float) -> float | None:
+        """The check cell's last line: print the verdict; under nbgrader's autograder, return
+        the points earned.
+
+        It prints ``✔ <title>: correct!`` when the hidden tests ran too, and says the shown
+        example was right when they did not (a workbook: they run when the work is graded).
+        Under nbgrader's autograder (``NBGRADER_EXECUTION=autograde``) it returns ``points``
+        times the share of the exercise's parts right in every case (nbgrader reads that number
+        as the cell's score), the same share ``book-kit grade`` gives; otherwise None.
+
+        Parameters
+        ----------
+        points : float
+            The cell's nbgrader ``points`` (a test checks the two agree).
+
+        Returns
+        -------
+        float or None
+        """
+        if _grading():  # the grader judges, from the answers it was sent
+            return None
+        parts = self._parts
+        if parts and all(parts.values()) and self.right is not False:
+            self.right = True
+            if self.hidden_ran:
+                print(f"{RIGHT} {self.title}: correct!")
+            else:
+                print(f"{RIGHT} {self.title}: right on the shown example (hidden tests run when "
+                      "your work is graded)")
+        if not _autograding():
+            return None
+        return round(points * sum(parts.values()) / len(parts), 4) if parts else 0.0
+
+
+def summary() -> None:
+    """Every exercise checked in this kernel, in one table (the last cell of a chapter and its
+    workbook).
+
+    A check cell is tagged ``raises-exception``, so *Run All* goes on past a wrong answer to
+    the next exercise; this cell then lists them all and, if any is not right yet, fails itself
+    (so ``pytest --nbval-lax`` still fails a wrong notebook).
+
+    Example
+    -------
+    >>> summary()
+    """
+    if _grading():  # the grader judges, from the answers it was sent
+        return
+    status = {True: f"{RIGHT} right", False: f"{WRONG} not right yet", None: "- not checked yet"}
+    exercises = list(_exercises.values())
+    print_table(["exercise", "status"], [(e.title, status[e.right]) for e in exercises])
+    missing = [e.title for e in exercises if not e.right]
+    if missing:
+        raise ExerciseFailed(f"{len(missing)} of {len(exercises)} exercises not right yet: "
+                             + "; ".join(missing) + ". Their check cells above say why.")
 
 
 # --- how a failure looks in Jupyter ----------------------------------------------------------

@@ -64,6 +64,59 @@ def install_quiet_kernels(prefix: str | os.PathLike | None = None) -> Path:
     return config
 
 
+def keep_c_output_out_of_cells() -> str | None:
+    """In a running kernel, keep what C and C++ code writes to stderr out of the cells.
+
+    A stock ipykernel (``capture_fd_output=True``, its default) turns file descriptor 2 into a
+    pipe and forwards what arrives there into whichever cell is running: TensorFlow's and XLA's
+    start-up log lines (``WARNING: All log messages before absl::InitializeLog()``,
+    ``I0000 ... cpu_feature_guard.cc``, ``E0000``/``W0000`` lines) become red boxes. This stops
+    that forwarding for fd 2 only, as the quiet kernels of :func:`install_quiet_kernels` do: the
+    lines go to the kernel's own stderr (the terminal that runs JupyterLab). Python's
+    ``sys.stderr`` is not a file descriptor in a kernel, so warnings and
+    ``print(..., file=sys.stderr)`` still show in the cell; C-level stdout is still forwarded.
+
+    Where the kernel's stream is not one this recognises (another ipykernel version, another
+    kernel), TensorFlow's own switch is set instead, if TensorFlow is not loaded yet and the
+    reader has not set it: ``TF_CPP_MIN_LOG_LEVEL=1`` (no INFO lines; warnings and errors stay).
+    ``book_kit.setup_notebook()`` calls this; outside a kernel it does nothing.
+
+    Returns
+    -------
+    str or None
+        ``"fd"`` if fd 2's forwarding was stopped, ``"env"`` if the variable was set, None if
+        nothing needed doing (no kernel, a quiet kernel, called before).
+
+    Example
+    -------
+    >>> keep_c_output_out_of_cells()   # in a stock Jupyter kernel
+    'fd'
+    """
+    stream = sys.stderr
+    if type(stream).__module__ != "ipykernel.iostream":
+        return None  # a terminal, pytest, a script: C-level output is not in any cell
+    copy = getattr(stream, "_original_stdstream_copy", None)
+    watcher = getattr(stream, "watch_fd_thread", None)
+    if getattr(stream, "_original_stdstream_fd", None) == 2 and copy is not None \
+            and watcher is not None and hasattr(stream, "_should_watch"):
+        if not stream._should_watch:
+            return None  # done before
+        # ipykernel's watcher thread reads the pipe and forwards while _should_watch holds: clear
+        # it, then wake the thread with a byte it reads but no longer forwards, so it ends (and
+        # the kernel's shutdown, which writes such a byte and joins it, does not wait for it).
+        stream._should_watch = False
+        os.write(2, b"\0")
+        watcher.join(timeout=5)
+        os.dup2(copy, 2)  # fd 2 is the kernel's own stderr again
+        return "fd"
+    if getattr(stream, "_should_watch", True) is False:
+        return None  # a quiet kernel (capture_fd_output=False): nothing is forwarded
+    if "tensorflow" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # read once, when TensorFlow loads
+        return "env"
+    return None
+
+
 # Frameworks size their thread pools to every core of the machine, as if they had it to themselves.
 # PyTorch's OpenMP threads then *spin* while they wait for each other: with two other busy
 # processes on 2 cores, a 2-epoch PyTorch fit ran 11.7x slower than on a quiet machine (23.7 s vs

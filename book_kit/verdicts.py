@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from book_kit.arrays import to_numpy as _to_numpy
+from book_kit.diagnoses import diagnose_value
 
 __all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "ExerciseFailed", "NotAttempted", "compare_values",
            "format_value"]
@@ -37,26 +38,58 @@ def compare_values(got, expected, *, what: str = "your answer", rtol: float = DE
             atol: float = DEFAULT_ATOL, check_dtype: bool = False, hint: str = "") -> np.ndarray:
     """Raise ExerciseFailed unless ``got`` equals ``expected`` within tolerance; return it as NumPy.
 
-    Tolerance: |got - expected| <= atol + rtol * |expected|, element by element.
+    Tolerance: |got - expected| <= atol + rtol * |expected|, element by element. A value wrong in
+    a recognisable way (None, a list of tensors, a wrong shape, a bool) gets the diagnosis of
+    :func:`book_kit.diagnoses.diagnose_value`: its likely cause and what to change.
+
+    Parameters
+    ----------
+    got : value
+        The student's answer: a number, array, list, or any framework's tensor.
+    expected : value
+        The right answer.
+    what : str
+        How to name the answer in a message ("TensorFlow's answer" also picks TensorFlow's
+        causes for a None).
+    rtol, atol : float
+        The tolerance.
+    check_dtype : bool
+        Also require the same dtype.
+    hint : str
+        Added to any failure's message as " Hint: ...".
+
+    Returns
+    -------
+    numpy.ndarray
+        ``got`` as NumPy.
+
+    Example
+    -------
+    >>> compare_values(np.float32(2.0000001), 2.0)
+    array(2., dtype=float32)
+    >>> compare_values(None, 1.0, what="TensorFlow's answer")
+    Traceback (most recent call last):
+    ExerciseFailed: TensorFlow's answer is None: in TensorFlow, `tape.gradient(y, x)` is None when ...
     """
     hint = f" Hint: {hint}" if hint else ""
+
+    def failed(default: str) -> ExerciseFailed:
+        diagnosis = diagnose_value(got, what=what, expected=expected)
+        return ExerciseFailed(f"{diagnosis or default}{hint}")
+
     if got is None:
-        raise ExerciseFailed(f"{what} is None: did the function forget to `return` its result?{hint}")
+        raise failed(f"{what} is None: did the function forget to `return` its result?")
     try:
         got_array = _to_numpy(got, what)
     except ValueError as e:
-        raise ExerciseFailed(f"{e}{hint}") from None
+        raise failed(str(e)) from None
     want = np.asarray(_to_numpy(expected, "the expected value"))
     if got_array.dtype == object or not np.issubdtype(got_array.dtype, np.number) and \
             got_array.dtype != bool:
-        raise ExerciseFailed(f"{what} should be numbers, but it is {type(got).__name__} "
-                             f"holding {got_array.dtype}.{hint}")
+        raise failed(f"{what} should be numbers, but it is {type(got).__name__} "
+                     f"holding {got_array.dtype}.")
     if got_array.shape != want.shape:
-        squeezable = got_array.size == want.size
-        extra = " (same numbers, different shape: check reshape / keepdims / [:, None])" \
-            if squeezable else ""
-        raise ExerciseFailed(f"{what} has shape {tuple(got_array.shape)}, expected "
-                             f"{tuple(want.shape)}{extra}.{hint}")
+        raise failed(f"{what} has shape {tuple(got_array.shape)}, expected {tuple(want.shape)}.")
     if check_dtype and got_array.dtype != want.dtype:
         raise ExerciseFailed(f"{what} has dtype {got_array.dtype}, expected {want.dtype}.{hint}")
     got_float = got_array.astype(float)
@@ -65,8 +98,9 @@ def compare_values(got, expected, *, what: str = "your answer", rtol: float = DE
         raise ExerciseFailed(f"{what} contains {kind}: a division by zero, a log of 0, or a "
                              f"learning rate so large that training diverged?{hint}")
     if not np.allclose(got_float, want.astype(float), rtol=rtol, atol=atol):
-        raise ExerciseFailed(f"{what} is {format_value(got_array)}, expected "
-                             f"{format_value(want)} (tolerance atol={atol:g}, rtol={rtol:g}).{hint}")
+        # a bool where numbers are expected is diagnosed; other wrong numbers say how far off
+        raise failed(f"{what} is {format_value(got_array)}, expected {format_value(want)} "
+                     f"(tolerance atol={atol:g}, rtol={rtol:g}).")
     return got_array
 
 

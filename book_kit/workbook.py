@@ -13,7 +13,6 @@ Conventions a chapter follows (nothing here names a chapter, so a new one needs 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 from book_kit import colab
@@ -30,7 +29,9 @@ This is the student workbook of `chapters/{chapter}`. Run the cells from the top
 exercise, replace `raise NotImplementedError()` with your code and run that cell; then run the
 **check** cell below it:
 
-- `✔ ... correct!` means your answer is right;
+- `✔ ... right on the shown example` means your answer is right on the example the check shows;
+  when your work is graded it is also checked on inputs you have not seen (hidden tests), so
+  make it right for any input, not just that one;
 - otherwise the check tells you what is wrong (and often gives a hint). Change your code, run it,
   run the check again.
 
@@ -55,12 +56,6 @@ def is_check_cell(cell) -> bool:
 def check_cells(nb) -> list:
     """The notebook's check cells, in order."""
     return [c for c in nb.cells if is_check_cell(c)]
-
-
-def exercise_title(cell) -> str:
-    """The text the check prints, e.g. "Exercise 1 (gradient ...)", else the exercise name."""
-    m = re.search(r"check\w*\(\s*\"([^\"]+)\"", cell.source)
-    return m.group(1) if m else exercise_name(cell.id)
 
 
 def strip_solutions(source: str, cell_id: str = "?") -> str:

@@ -55,7 +55,9 @@ ROUGH_SECONDS = {
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_3": 70,
     "ch03_4_keras_extras-jax": 95, "test_grading_a_real_chapter": 100,
     "ch03_4_keras_extras-tensorflow": 45, "test_quick_benchmark": 60,
-    "test_grading_a_hostile_class": 55,
+    "test_grading_a_hostile_class": 90, "test_cluster.py": 130,
+    "test_a_model_scores_what_the_grader_measures": 60, "test_a_class_gets_points": 60,
+    "test_a_canvas_download": 30, "test_a_moodle_download": 30,
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_1": 20,
     "ch03_1_tensors_and_gradients-": 25, "ch03_2_linear_classifier-": 20,
 }

@@ -6,11 +6,26 @@ import pytest
 from book_kit import exercises as ex
 
 RIGHT_LINE = "✔ Exercise X: correct!\n"
+SHOWN_ONLY = ("✔ Exercise X: right on the shown example (hidden tests run when your work is "
+              "graded)\n")
 
 
-def test_right_answer_prints_one_fixed_line(capsys):
-    ex.check("Exercise X", lambda: np.float32(2.0000001), 2.0)
-    assert capsys.readouterr().out == RIGHT_LINE
+def test_right_answer_prints_one_fixed_line_that_says_what_it_covered(capsys):
+    exercise = ex.Exercise("Exercise X")
+    exercise.check(lambda: np.float32(2.0000001), expected=2.0)
+    assert capsys.readouterr().out == ""  # the verdict comes at the end of the cell
+    exercise.done(1)
+    assert capsys.readouterr().out == SHOWN_ONLY  # a workbook: its hidden tests are not there
+    exercise = ex.Exercise("Exercise X")
+    exercise.check(lambda: 2.0, expected=2.0)
+    exercise.check(lambda: 3.0, expected=3.0, hidden="x = 3")
+    exercise.done(1)
+    assert capsys.readouterr().out == RIGHT_LINE  # a chapter: hidden tests ran too
+
+
+def test_a_failure_names_its_exercise():
+    with pytest.raises(ex.ExerciseFailed, match=r"^Exercise 4 \(steps\): the 10 losses"):
+        ex.Exercise("Exercise 4 (steps)").check([1.0], expected=[2.0], what="the 10 losses")
 
 
 @pytest.mark.parametrize("answer, expected, words", [
@@ -24,18 +39,19 @@ def test_right_answer_prints_one_fixed_line(capsys):
 ])
 def test_each_mistake_gets_its_own_message(answer, expected, words, capsys):
     with pytest.raises(ex.ExerciseFailed, match=words):
-        ex.check("Exercise X", answer, expected, hint="think again")
+        ex.Exercise("Exercise X").check(answer, expected=expected, hint="think again")
     assert capsys.readouterr().out == ""  # no "correct" line
 
 
 def test_hint_is_added():
     with pytest.raises(ex.ExerciseFailed, match="Hint: use the chain rule"):
-        ex.check("E", 1.0, 2.0, hint="use the chain rule")
+        ex.Exercise("E").check(1.0, expected=2.0, hint="use the chain rule")
 
 
 def test_wrong_dtype_when_asked():
     with pytest.raises(ex.ExerciseFailed, match="dtype int64, expected float32"):
-        ex.check("E", np.array([1, 2]), np.array([1, 2], dtype="float32"), check_dtype=True)
+        ex.Exercise("E").check(np.array([1, 2]), expected=np.array([1, 2], dtype="float32"),
+                               check_dtype=True)
 
 
 def test_not_attempted_is_not_an_error_of_the_student():
@@ -43,7 +59,7 @@ def test_not_attempted_is_not_an_error_of_the_student():
         raise NotImplementedError()
 
     with pytest.raises(ex.NotAttempted, match=r"solution\(\) is not attempted yet: replace"):
-        ex.check("E", solution, 1.0)
+        ex.Exercise("E").check(solution, expected=1.0)
 
 
 def test_exception_in_student_code_names_their_line_not_a_traceback():
@@ -52,9 +68,9 @@ def test_exception_in_student_code_names_their_line_not_a_traceback():
         return y
 
     with pytest.raises(ex.ExerciseFailed) as caught:
-        ex.check("E", solution, 1.0, args=(np.ones((2, 2)),))
+        ex.Exercise("E").check(solution, expected=1.0, args=(np.ones((2, 2)),))
     message = str(caught.value)
-    assert message.startswith("solution() raised ValueError: matmul")
+    assert message.startswith("E: solution() raised ValueError: matmul")
     assert "line" in message and "y = x @ np.ones((3, 3))" in message
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
@@ -66,8 +82,10 @@ def test_exception_in_student_code_names_their_line_not_a_traceback():
     lambda: [1.0, 2.0],
 ])
 def test_tensors_of_every_framework_are_accepted(make, capsys):
-    ex.check("Exercise X", make(), np.array([1.0, 2.0]))
-    assert capsys.readouterr().out == RIGHT_LINE
+    exercise = ex.Exercise("Exercise X")
+    exercise.check(make(), expected=np.array([1.0, 2.0]))
+    exercise.done(1)
+    assert capsys.readouterr().out == SHOWN_ONLY
 
 
 def test_side_by_side_table_and_verdicts(capsys):
@@ -81,10 +99,10 @@ def test_side_by_side_table_and_verdicts(capsys):
         raise NotImplementedError()
 
     with pytest.raises(ex.ExerciseFailed) as caught:
-        ex.check_frameworks("Exercise Y", {"TensorFlow": good, "PyTorch": wrong, "JAX": todo},
-                            expected=4.0, args=(2.0,))
+        ex.Exercise("Exercise Y").check_frameworks(
+            {"TensorFlow": good, "PyTorch": wrong, "JAX": todo}, expected=4.0, args=(2.0,))
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["framework", "got", "expected"]
+    assert table[0].split() == ["framework", "got", "expected", "verdict"]
     assert table[2].split() == ["TensorFlow", "matches", "4", "✔"]
     assert table[3].split() == ["PyTorch", "6", "4", "✘"]
     assert table[4].split() == ["JAX", "-", "4", "✘"]
@@ -94,8 +112,10 @@ def test_side_by_side_table_and_verdicts(capsys):
 
 
 def test_side_by_side_all_right_ends_with_the_fixed_line(capsys):
-    ex.check_frameworks("Exercise X", {"NumPy": lambda: np.float64(1.0)}, expected=1.0)
-    assert capsys.readouterr().out.endswith(RIGHT_LINE)
+    exercise = ex.Exercise("Exercise X")
+    exercise.check_frameworks({"NumPy": lambda: np.float64(1.0)}, expected=1.0)
+    exercise.done(1)
+    assert capsys.readouterr().out.endswith(SHOWN_ONLY)
 
 
 def test_in_jupyter_a_failure_shows_its_message_without_traceback(tmp_path):
@@ -106,33 +126,51 @@ def test_in_jupyter_a_failure_shows_its_message_without_traceback(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "import book_kit\nbook_kit.setup_notebook()\nfrom book_kit import exercises as ex\n"
-        "ex.check('Exercise Z', 1.0, 2.0, hint='double it')")]
+        "ex.Exercise('Exercise Z').check(1.0, expected=2.0, hint='double it')")]
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
     (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
     assert error.ename == "ExerciseFailed"
     text = "\n".join(error.traceback)
-    assert "your answer is 1, expected 2" in text and "Hint: double it" in text
+    assert "Exercise Z: your answer is 1, expected 2" in text and "Hint: double it" in text
     assert "File " not in text and "exercises.py" not in text  # no frames, no library paths
 
 
 def test_summary_lists_every_exercise_and_fails_unless_all_are_right(capsys):
-    from book_kit import exercises as ex
-
-    ex._verdicts.clear()
-    ex.check("Exercise A", lambda: 2, 2)
+    ex._exercises.clear()
+    a, b, c, d = (ex.Exercise(f"Exercise {n}") for n in "ABCD")
+    a.check(lambda: 2, expected=2)
+    a.done(1)
     with pytest.raises(ex.ExerciseFailed):
-        ex.check("Exercise B", lambda: 3, 2)
-    ex.check("Exercise C", lambda: 1, 1)
+        b.check(lambda: 3, expected=2)
+    c.check(lambda: 1, expected=1)
     with pytest.raises(ex.ExerciseFailed):  # right on the example, wrong on a hidden test
-        ex.check("Exercise C", lambda: 1, 5, hidden="other input")
+        c.check(lambda: 1, expected=5, hidden="other input")
     with pytest.raises(ex.ExerciseFailed, match="3 of 4 exercises not right yet: Exercise B; "
                                                 "Exercise C; Exercise D"):
-        ex.summary(["Exercise A", "Exercise B", "Exercise C", "Exercise D"])
+        ex.summary()
     table = capsys.readouterr().out
     assert "Exercise A  ✔ right" in table and "Exercise B  ✘ not right yet" in table
     assert "Exercise D  - not checked yet" in table
-    ex.check("Exercise B", lambda: 2, 2)  # fixed and checked again
-    ex.check("Exercise C", lambda: 5, 5)
-    ex.check("Exercise D", lambda: 0, 0)
-    ex.summary(["Exercise A", "Exercise B", "Exercise C", "Exercise D"])
-    ex._verdicts.clear()
+    for exercise, value in ((ex.Exercise("Exercise B"), 2), (ex.Exercise("Exercise C"), 5),
+                            (ex.Exercise("Exercise D"), 0)):  # each check cell run again
+        exercise.check(lambda: value, expected=value)
+        exercise.done(1)
+    ex.summary()
+    ex._exercises.clear()
+
+
+def test_when_grading_checks_keep_answers_for_the_grader_and_judge_nothing(monkeypatch, capsys):
+    import json
+
+    from book_kit.grading import record
+
+    monkeypatch.setenv(record.ENV, "1")
+    record.collect()
+    exercise = ex.Exercise("Exercise G")
+    exercise.check(lambda: 3.0, expected=None)  # wrong, and nothing says so in the kernel
+    exercise.check_frameworks({"A": lambda: 1.0, "B": lambda: None}, expected=None, hidden="h")
+    assert exercise.done(1) is None and capsys.readouterr().out == ""
+    sent = json.loads(record.collect())
+    assert [(e["case"], e["part"]) for e in sent] == [("shown", ""), ("h", "A"), ("h", "B")]
+    assert sent[0]["value"] == {"shape": [], "data": [3.0]} and "is None" in sent[2]["error"]
+    assert json.loads(record.collect()) == []  # taken once

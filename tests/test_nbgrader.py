@@ -3,7 +3,7 @@
 
 nbgrader scores a check cell 0 if it raises or writes to stderr, full points if it runs clean, and
 the number it ends with for partial credit; every check cell ends with
-``ex.partial_credit(points)`` for that (book_kit/exercises.py)."""
+``exercise.done(points)`` for that (book_kit/exercises.py)."""
 
 import csv
 import os
@@ -15,7 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_kit import exercises, grading, workbook
+from book_kit import exercises, workbook
+from book_kit.grading import course as grading_course
+from book_kit.grading.config import Settings
 from conftest import ROOT
 
 CHAPTERS = sorted((ROOT / "chapters").glob("ch*.ipynb"))
@@ -34,12 +36,12 @@ def test_every_check_cell_ends_with_its_own_points(path):
     cells = _check_cells(path)
     for cell in cells:
         last = cell.source.rstrip().splitlines()[-1]
-        match = re.match(r"ex\.partial_credit\(([\d.]+)\)", last)
-        assert match, f"{cell.id} should end with ex.partial_credit(points), not {last!r}"
+        match = re.match(r"exercise\.done\(([\d.]+)\)", last)
+        assert match, f"{cell.id} should end with exercise.done(points), not {last!r}"
         assert float(match.group(1)) == float(cell.metadata["nbgrader"]["points"]), cell.id
 
 
-def test_partial_credit_shows_nothing_outside_nbgrader_and_scores_under_it(monkeypatch, capsys):
+def test_done_shows_the_verdict_outside_nbgrader_and_scores_under_it(monkeypatch, capsys):
     def numpy_ones():
         return [1, 1, 1]
 
@@ -47,22 +49,25 @@ def test_partial_credit_shows_nothing_outside_nbgrader_and_scores_under_it(monke
         return [1, 2, 3]
 
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    ones = exercises.Exercise("E (ones)")
     with pytest.raises(exercises.ExerciseFailed):
-        exercises.check_frameworks("E (ones)", {"NumPy": numpy_ones, "list": list_ones},
-                                   expected=[1, 1, 1])
-    assert exercises.partial_credit(3) is None
+        ones.check_frameworks({"NumPy": numpy_ones, "list": list_ones}, expected=[1, 1, 1])
+    assert ones.done(3) is None
 
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    exercises.check_frameworks("E (ones)", {"NumPy": numpy_ones, "list": list_ones},
-                               expected=[1, 1, 1])  # prints the failure instead of raising
+    ones = exercises.Exercise("E (ones)")
+    ones.check_frameworks({"NumPy": numpy_ones, "list": list_ones},
+                          expected=[1, 1, 1])  # prints the failure instead of raising
     assert "1 of 2 not right yet" in capsys.readouterr().out
-    assert exercises.partial_credit(3) == 1.5
+    assert ones.done(3) == 1.5
     # a part right on the example but wrong on a hidden test earns nothing
-    exercises.check("F (double)", lambda x: 8, 8, args=(4,))
-    exercises.check("F (double)", lambda x: 8, -3, args=(-1.5,), hidden="x = -1.5")
-    assert exercises.partial_credit(2) == 0.0
-    exercises.check("G (double)", lambda x: 2 * x, 8, args=(4,))
-    assert exercises.partial_credit(2) == 2
+    double = exercises.Exercise("F (double)")
+    double.check(lambda x: 8, expected=8, args=(4,))
+    double.check(lambda x: 8, expected=-3, args=(-1.5,), hidden="x = -1.5")
+    assert double.done(2) == 0.0
+    right = exercises.Exercise("G (double)")
+    right.check(lambda x: 2 * x, expected=8, args=(4,))
+    assert right.done(2) == 2
 
 
 def _nbgrader(course, *args):
@@ -122,8 +127,8 @@ def test_nbgrader_autogrades_a_chapter_with_the_same_points_as_book_kit(tmp_path
     with open(course / "grades.csv", encoding="utf-8") as f:
         theirs = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
 
-    rows = grading.grade(chapter, paths, tmp_path / "out", grading.Settings(jobs=2),
-                         progress=False)
+    rows = grading_course.grade(chapter, paths, tmp_path / "out", Settings(jobs=2),
+                                progress=False)
     ours = {s: sum(r.points for r in rows if r.student == s) for s in students}
     assert ours == {"solved": 11, "partial": 2 + 3 + 2, "blank": 0}, rows
     assert theirs == ours

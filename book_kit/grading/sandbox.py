@@ -2,8 +2,11 @@
 
 Inside, the kernel sees:
 
-- its working copy, read-write, as ``/home/student`` (``HOME`` and the current folder), with its
-  ``tmp`` folder as ``/tmp``;
+- its home, ``/home/student`` (``HOME`` and the current folder), a fresh tmpfs of at most
+  ``disk_mb`` (1 GiB by default: past it a write fails with "No space left on device" inside the
+  sandbox, and the machine's disk is never touched), and a small ``/tmp`` of its own; they vanish
+  with the sandbox. Only ``.kernel`` in it, the sockets the cell runner talks to, is a folder of
+  the grader's working copy;
 - read-only: ``/usr`` (and ``/bin``, ``/lib``... as the host has them), the dynamic loader's
   configuration, the Python environment (``sys.prefix``, ``sys.base_prefix``, every
   ``PYTHONPATH`` entry), book_kit's own package folder, and the data sets folder;
@@ -32,11 +35,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # book_kit, the package this is in
 # Root grades each concurrent submission as its own user id, far above the ranges systems give
 # to people and services (systemd stops at 1879048191), so process limits never mix.
 FIRST_UID = 2_000_000_000
 HOME = "/home/student"  # where the working copy is, inside
+HOME_FOLDERS = (".kernel", "tmp", ".cache", ".keras", ".ipython", ".config")
+TMP_MB = 64  # the sandbox's /tmp (TMPDIR points into its home, which has the real budget)
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
               "/etc/alternatives")
@@ -112,13 +117,15 @@ def _identity_files(folder: Path, uid: int, gid: int, home: str) -> list[str]:
 
 
 def command(workdir: Path, argv: list[str], *, slot: int = 0, data_dirs: list[Path] = (),
-            private: Path | None = None) -> list[str]:
+            private: Path | None = None, disk_mb: int = 1024,
+            read_only: list[tuple[Path, str]] = ()) -> list[str]:
     """The bwrap command line that runs ``argv`` sandboxed in ``workdir``.
 
     Parameters
     ----------
     workdir : Path
-        The submission's working copy (must exist); the only place it can write.
+        The grader's folder for the sandbox (must exist, with a ``.kernel`` folder the sandbox's
+        user can write): its ``.kernel`` is bound into the sandbox's home.
     argv : list of str
         What to run inside (``book_kit.sandbox_kernel`` for a grading kernel).
     slot : int
@@ -127,6 +134,10 @@ def command(workdir: Path, argv: list[str], *, slot: int = 0, data_dirs: list[Pa
         Data set folders the kernel may read.
     private : Path
         A folder of the grader's for the generated /etc/passwd (default: beside ``workdir``).
+    disk_mb : int
+        The size of the sandbox's home (a tmpfs): everything it writes, at most.
+    read_only : list of (Path, str)
+        More host folders to show, read-only, at the given places inside.
 
     Returns
     -------
@@ -151,7 +162,13 @@ def command(workdir: Path, argv: list[str], *, slot: int = 0, data_dirs: list[Pa
                  "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     args += _system_args()
     args += ["--perms", "0755", "--dir", str(Path(HOME).parent),
-             "--bind", str(workdir), HOME, "--bind", str(workdir / "tmp"), "/tmp"]
+             "--size", str(int(disk_mb) * 2**20), "--perms", "0777", "--tmpfs", HOME]
+    for folder in HOME_FOLDERS:
+        args += ["--perms", "0777", "--dir", f"{HOME}/{folder}"]
+    args += ["--bind", str(workdir / ".kernel"), f"{HOME}/.kernel",
+             "--size", str(TMP_MB * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
+    for source, dest in read_only:
+        args += ["--ro-bind", str(source), dest]
     binds = readable_paths(list(data_dirs))  # after /tmp: a PYTHONPATH folder may be in it
     # folders on the way to a bind are made here, open to read (bwrap would copy the host's
     # modes: as root, a python under /root would be out of the sandbox user's reach)

@@ -24,6 +24,8 @@ import re
 import shutil
 from pathlib import Path
 
+from book_kit import workbook
+from book_kit.grading.notebook import exercise_id
 from book_kit.tables import format_table
 
 
@@ -42,6 +44,34 @@ class Row:
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that starts like a formula (``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) and is not a number gets a leading ``'`` (OWASP's
+    advice against CSV injection: Excel, LibreOffice and Google Sheets evaluate such cells).
+
+    Example
+    -------
+    >>> safe_cell("=HYPERLINK(1)"), safe_cell("-2.5"), safe_cell("ada")
+    ("'=HYPERLINK(1)", '-2.5', 'ada')
+    """
+    text = str(text)
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+            return text
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def _unsafe_cell(text: str) -> str:
+    """What :func:`safe_cell` was given (reading our own CSV back, for ``merge``)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
@@ -77,8 +107,9 @@ def write_csv(rows: list[Row], path: Path) -> None:
         writer.writerow(["student", "exercise", "passed", "message", "points", "max_points",
                          "submission", "late"])
         for r in rows:
-            writer.writerow([r.student, r.exercise, "yes" if r.passed else "no", r.message,
-                             _number(r.points), _number(r.max_points), r.submission,
+            writer.writerow([safe_cell(r.student), safe_cell(r.exercise),
+                             "yes" if r.passed else "no", safe_cell(r.message),
+                             _number(r.points), _number(r.max_points), safe_cell(r.submission),
                              "yes" if r.late else "no"])
 
 
@@ -87,10 +118,11 @@ def write_scores(rows: list[Row], path: Path) -> None:
     exercises = list(dict.fromkeys(r.exercise for r in rows))
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *exercises, "total", "max", "percent", "late"])
+        writer.writerow(["student", *map(safe_cell, exercises), "total", "max", "percent",
+                         "late"])
         for student, results in by_student(rows).items():
             total, most = totals(results)
-            writer.writerow([student, *(_number(results[e].points) for e in exercises),
+            writer.writerow([safe_cell(student), *(_number(results[e].points) for e in exercises),
                              _number(total), _number(most),
                              f"{100 * total / most:.1f}" if most else "0.0",
                              "yes" if any(r.late for r in results.values()) else "no"])
@@ -119,15 +151,16 @@ def _histogram_svg(percents: list[float]) -> str:
     for i, n in enumerate(counts):
         height = 120 * n / top
         label = f"{i * 10}–{i * 10 + 10} %: {n} student{'s' if n != 1 else ''}"
-        bars.append(f"<rect x='{40 + i * 36}' y='{130 - height:.1f}' width='30' "
+        # 20 px above the tallest bar for its count, 40 below for the labels: nothing clipped
+        bars.append(f"<rect x='{40 + i * 36}' y='{140 - height:.1f}' width='30' "
                     f"height='{height:.1f}' fill='#0072B2'><title>{label}</title></rect>"
-                    f"<text x='{55 + i * 36}' y='{125 - height:.1f}' font-size='11' "
+                    f"<text x='{55 + i * 36}' y='{135 - height:.1f}' font-size='11' "
                     f"text-anchor='middle'>{n or ''}</text>"
-                    f"<text x='{55 + i * 36}' y='146' font-size='10' "
+                    f"<text x='{55 + i * 36}' y='156' font-size='10' "
                     f"text-anchor='middle'>{i * 10}</text>")
-    return ("<svg role='img' aria-label='distribution of scores' width='420' height='172'>"
-            + "".join(bars) + "<text x='220' y='168' font-size='11' text-anchor='middle'>"
-            "score (%)</text></svg>")
+    return ("<svg role='img' aria-label='distribution of scores' width='430' height='184' "
+            "viewBox='0 0 430 184'>" + "".join(bars) + "<text x='220' y='178' font-size='11' "
+            "text-anchor='middle'>score (%)</text></svg>")
 
 
 _SORT_SCRIPT = """
@@ -169,7 +202,8 @@ def write_class_html(rows: list[Row], titles: dict[str, str], chapter: str, path
             reason = "" if r.passed else f"<small>{html.escape(r.message)}</small>"
             cells.append(f"<td class='{kind}' data-value='{r.points}'>"
                          f"{_number(r.points)}/{_number(r.max_points)}{reason}</td>")
-        body.append(f"<tr><th>{html.escape(student)}</th><td class='score' data-value='{percent:.2f}'>"
+        page = html.escape(feedback_file(Path("."), student).as_posix(), quote=True)
+        body.append(f"<tr><th><a href='{page}'>{html.escape(student)}</a></th><td class='score' data-value='{percent:.2f}'>"
                     f"{_number(total)}/{_number(most)} ({percent:.0f} %)</td>"
                     f"<td class='{'late' if late else ''}'>{'late' if late else ''}</td>"
                     + "".join(cells) + "</tr>")
@@ -235,9 +269,8 @@ def write_feedback(graded_nb, results: list[Row], titles: dict[str, str], chapte
             parts.append(f"<div class='markdown'>{markdown(cell.source)}</div>")
         elif cell.cell_type == "code":
             parts.append(highlight(cell.source, PythonLexer(), formatter))
-            cell_id = str(cell.get("id", ""))
-            if cell_id.endswith("-check") and cell_id.removesuffix("-check") in by_exercise:
-                parts.append(verdict(by_exercise[cell_id.removesuffix("-check")]))
+            if workbook.is_check_cell(cell) and exercise_id(cell) in by_exercise:
+                parts.append(verdict(by_exercise[exercise_id(cell)]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -265,8 +298,9 @@ def write_all(rows: list[Row], titles: dict[str, str], chapter: str, out_dir: Pa
 def read_csv(path: Path) -> list[Row]:
     """The rows of a ``gradebook.csv`` (as :func:`write_csv` wrote them)."""
     with open(path, newline="", encoding="utf-8") as f:
-        return [Row(r["student"], r["exercise"], r["passed"] == "yes", r["message"],
-                    r["submission"], float(r["points"]), float(r["max_points"]), r["late"] == "yes")
+        return [Row(_unsafe_cell(r["student"]), _unsafe_cell(r["exercise"]), r["passed"] == "yes",
+                    _unsafe_cell(r["message"]), _unsafe_cell(r["submission"]),
+                    float(r["points"]), float(r["max_points"]), r["late"] == "yes")
                 for r in csv.DictReader(f)]
 
 
@@ -294,3 +328,22 @@ def merge(folders: list[Path], out_dir: Path) -> list[Row]:
         raise ValueError("no folders to merge")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return write_all(rows, titles, chapter, Path(out_dir))
+
+
+def lms_grades(rows: list[Row], max_feedback: int = 2000) -> dict[str, dict]:
+    """Each student's total for the LMS's gradebook file (``book_kit.grading.lms.fill``):
+    ``{student: {"points", "max", "feedback"}}``, the feedback a line per exercise.
+
+    Example
+    -------
+    >>> lms_grades(rows)["12345"]["points"]   # doctest: +SKIP
+    7.5
+    """
+    grades = {}
+    for student, results in by_student(rows).items():
+        total, most = totals(results)
+        lines = [f"{r.exercise}: {_number(r.points)}/{_number(r.max_points)}"
+                 + ("" if r.passed else f" ({r.message})") for r in results.values()]
+        grades[student] = {"points": total, "max": most,
+                           "feedback": "\n".join(lines)[:max_feedback]}
+    return grades
