@@ -18,7 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: install lab test quick bench chromium site cluster-tools
+.PHONY: install lab test quick lint bench chromium site cluster-tools
 
 install: $(STAMP)
 
@@ -32,17 +32,17 @@ $(STAMP): pyproject.toml
 	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e \
 	    >/dev/null 2>&1 || exit 1; done
 	@# Kernels of this environment keep C-level log lines (TensorFlow's start-up) out of cells
-	$(BIN)/python -c "from book_kit import nbrun; nbrun.install_quiet_kernels()"
+	$(BIN)/python -c "from book_kit.notebook import quiet; quiet.install_quiet_kernels()"
 	touch $@
 
 # OMP_WAIT_POLICY: PyTorch's idle threads sleep instead of spinning, so a notebook does not slow
-# to a crawl while the laptop does something else (book_kit/nbrun.py thread_settings).
+# to a crawl while the laptop does something else (book_kit/notebook/runner.py thread_settings).
 # Readers work in copies (WORK, git-ignored), so running a chapter never changes the book's.
 # JupyterLab's "get notified about official Jupyter news?" pop-up is answered "no" in this
 # environment's JupyterLab (its overrides.json; the user's own settings stay as they are).
 lab: $(STAMP)
 	$(BIN)/book-kit workspace --dir $(WORK)
-	$(BIN)/python -c "from book_kit import workspace; workspace.lab_settings()"
+	$(BIN)/python -c "from book_kit.publishing import workspace; workspace.lab_settings()"
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --LabApp.default_url=/lab/tree/chapters $(ROOT_ARGS) $(LAB_ARGS)
 
 chromium: $(CHROMIUM)
@@ -70,16 +70,20 @@ cluster-tools:
 	  { DEBIAN_FRONTEND=noninteractive apt-get update --quiet && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y --quiet slurm-wlm munge parallel; }
 
-test: $(STAMP) $(CHROMIUM) cluster-tools
+# ruff (pyflakes, pycodestyle at 100 columns, import order: [tool.ruff] in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check book_kit tests benchmarks
+
+test: $(STAMP) $(CHROMIUM) cluster-tools lint
 	BOOK_KIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # The development loop: everything but notebook runs, training and the browser.
-quick: $(STAMP)
+quick: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 # The companion website from the executed chapters (nothing re-runs): build/site/index.html
 site: $(STAMP)
-	$(BIN)/python -m book_kit.site --out build/site
+	$(BIN)/book-kit site --out build/site
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -69,7 +69,7 @@ def _with_demonstrations(chapter: Path) -> Path:
     """A copy of the chapter whose skip-when-grading cells are graded too."""
     import nbformat
 
-    from book_kit.grading.notebook import SKIP_WHEN_GRADING
+    from book_kit.notebook.convention import SKIP_WHEN_GRADING
 
     nb = nbformat.read(chapter, as_version=4)
     for cell in nb.cells:
@@ -100,7 +100,8 @@ def main(argv=None) -> None:
         if args.with_demonstrations:
             runs.append((chapter, "demonstrations kept",
                          measure(_with_demonstrations(chapter), n, args.jobs)))
-    named = " ".join(f"{Path(i.partition(':')[0]).name}{':' + i.partition(':')[2] if ':' in i else ''}"
+    named = " ".join(f"{Path(i.partition(':')[0]).name}"
+                     f"{':' + i.partition(':')[2] if ':' in i else ''}"
                      for i in args.chapter)
     lines = [
         "## Grading throughput",

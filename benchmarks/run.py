@@ -37,17 +37,21 @@ book_kit.use_backend({backend!r}); book_kit.set_seed(0)
 import keras
 from keras import layers
 (x, y), (xt, yt) = book_kit.load_mnist()
-x = x.reshape(60000, 784).astype("float32")[:{samples}] / 255; xt = xt.reshape(10000, 784).astype("float32") / 255
+x = x.reshape(60000, 784).astype("float32")[:{samples}] / 255
+xt = xt.reshape(10000, 784).astype("float32") / 255
 y, yt = keras.utils.to_categorical(y[:{samples}], 10), keras.utils.to_categorical(yt, 10)
-model = keras.Sequential([keras.Input((784,)), layers.Dense(256, activation="relu"), layers.Dropout(0.4),
+model = keras.Sequential([keras.Input((784,)),
+                          layers.Dense(256, activation="relu"), layers.Dropout(0.4),
                           layers.Dense(128, activation="relu"), layers.Dropout(0.3),
                           layers.Dense(10, activation="softmax")])
-model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.RMSprop(), metrics=["accuracy"])
+model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.RMSprop(),
+              metrics=["accuracy"])
 times = []
 class Timer(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None): self.t = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None): times.append(time.perf_counter() - self.t)
-model.fit(x, y, epochs={epochs}, batch_size=128, validation_split=0.2, verbose=0, callbacks=[Timer()])
+model.fit(x, y, epochs={epochs}, batch_size=128, validation_split=0.2, verbose=0,
+          callbacks=[Timer()])
 print(json.dumps({{"epoch_times": times, "test_accuracy": model.evaluate(xt, yt, verbose=0)[1]}}))
 """
 
@@ -83,9 +87,9 @@ def problem(n: int, d: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     inputs = rng.normal(size=(n, d)).astype("float32")
     if d == 2:
-        from book_kit.datasets import make_blobs
+        import book_kit
 
-        inputs, targets = make_blobs(n // 2, seed=seed)
+        inputs, targets = book_kit.make_blobs(n // 2, seed=seed)
     else:
         targets = (inputs @ rng.normal(size=(d, 1)) > 0).astype("float32")
     W0 = rng.uniform(size=(d, 1)).astype("float32") / np.sqrt(d)
@@ -126,13 +130,13 @@ def framework_steps(sizes) -> list[dict]:
 
 def keras_backends(epochs: int, samples: int = 60_000,
                    backends=("jax", "tensorflow", "torch")) -> list[dict]:
-    from book_kit import nbrun
+    from book_kit.notebook import runner
 
     rows = []
     for backend in backends:
         code = MNIST_FIT.format(backend=backend, epochs=epochs, samples=samples)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=1800, env=dict(os.environ, **nbrun.thread_settings()))
+                             timeout=1800, env=dict(os.environ, **runner.thread_settings()))
         if out.returncode != 0:
             rows.append({"backend": backend, "error": out.stderr.strip().splitlines()[-1]})
             continue
@@ -146,7 +150,7 @@ def keras_backends(epochs: int, samples: int = 60_000,
 
 
 def notebook_times() -> list[dict]:
-    from book_kit import nbrun
+    from book_kit.notebook import runner
 
     rows = []
     for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):
@@ -156,7 +160,7 @@ def notebook_times() -> list[dict]:
                 copy = Path(tmp) / chapter.name
                 shutil.copyfile(chapter, copy)
                 start = time.perf_counter()
-                nbrun.execute(copy, backend=backend, cwd=chapter.parent)
+                runner.execute(copy, backend=backend, cwd=chapter.parent)
                 seconds = time.perf_counter() - start
                 printed = "".join("".join(o.get("text", ""))  # stored as a str or a list
                                   for c in json.loads(copy.read_text())["cells"]
@@ -181,16 +185,16 @@ def plot(rows, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from book_kit import plotting
+    from book_kit.plots.style import PALETTE, style
 
-    with plotting.style():
+    with style():
         fig, ax = plt.subplots(figsize=(8, 5))
         narrow = [r for r in rows if r["dims"] == 2]
         labels = {(r["name"], r["mode"]): r["variant"] for r in narrow}
         for i, (key, label) in enumerate(labels.items()):
             points = sorted((r["samples"], r["median step (µs)"]) for r in narrow
                             if (r["name"], r["mode"]) == key)
-            ax.loglog(*zip(*points), marker="o", color=plotting.PALETTE[i % 8], label=label,
+            ax.loglog(*zip(*points), marker="o", color=PALETTE[i % 8], label=label,
                       linestyle="-" if key[1] == "eager" else "--")
         ax.set_xlabel("samples (full batch, 2 inputs)")
         ax.set_ylabel("median training step (µs)")
@@ -226,17 +230,20 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
              "- GPU: " + (", ".join(f"{k}: {g}" for k, g in info["gpus"].items() if g) or
                           "none visible to any framework (CPU only)"), "",
              "## The linear classifier's training step, per framework", "",
-             "Full-batch step of the chapter's linear classifier (`book_kit.compare.step_timings`). "
+             "Full-batch step of the chapter's linear classifier "
+             "(`book_kit.compare.step_timings`). "
              "`first call` includes tracing/compiling; `median step` is over repeated steps after "
              "it (each size in a fresh process); `speed-up` is against the same framework's eager "
              "step in this run; `rel. diff` is the largest relative difference from eager over 5 "
              "losses and the final weights, and `matches` compares it with a float32 tolerance "
              "that grows with the size of the sums (1e-5 up to 20,000 terms, "
              "2e-7·sqrt(samples·inputs) beyond).", "",
-             "| samples x inputs | variant | first call (ms) | median step (µs) | speed-up | rel. diff | matches eager |",
+             "| samples x inputs | variant | first call (ms) | median step (µs) | speed-up "
+             "| rel. diff | matches eager |",
              "|---|---|---:|---:|---:|---:|---|"]
     for r in steps:
-        lines.append(f"| {r['samples']:,} x {r['dims']} | {r['variant']} | {r['first call (ms)']:.1f} "
+        lines.append(f"| {r['samples']:,} x {r['dims']} | {r['variant']} "
+                     f"| {r['first call (ms)']:.1f} "
                      f"| {r['median step (µs)']:.0f} | {r['speed-up vs eager']:.2f} | "
                      f"{r['max rel. diff']:.1e} | {'yes' if r['matches eager'] else 'NO'} |")
     lines += ["", "![step times](step_times.png)", "", "### The chapter's claims, here", ""]
@@ -252,7 +259,8 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
                          f"{r['epochs']} | {r['test_accuracy']:.4f} |")
     lines += ["", "## Toolkit overhead", "",
               f"- `import book_kit`: median {overhead['import']['median_ms']:.1f} ms over "
-              f"{overhead['import']['repeats']} fresh interpreters (target ≤ 50 ms); {overhead['import']['modules']} modules loaded; "
+              f"{overhead['import']['repeats']} fresh interpreters (target ≤ 50 ms); "
+              f"{overhead['import']['modules']} modules loaded; "
               f"frameworks loaded: {overhead['import']['frameworks_loaded'] or 'none'}"]
     if overhead.get("mnist"):
         lines.append(f"- `load_mnist()` with verification: from the mirror "
@@ -261,7 +269,8 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
     lines.append(f"- peak memory of a process that loads TensorFlow, PyTorch and JAX: "
                  f"{memory:.0f} MB")
     if notebooks:
-        lines += ["", "| notebook | Keras backend | execution (s) | it reports |", "|---|---|---:|---|"]
+        lines += ["", "| notebook | Keras backend | execution (s) | it reports |",
+                  "|---|---|---:|---|"]
         lines += [f"| {r['notebook']} | {r['backend']} | {r['seconds']:.0f} | {r['reported']} |"
                   for r in notebooks]
     report.write(path, main="\n".join(lines) + "\n")  # keeps load.py's and suite.py's sections
@@ -269,7 +278,8 @@ def write_results(path: Path, info: dict, steps, keras_rows, overhead, notebooks
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one small size, 1 short epoch, no notebooks")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small size, 1 short epoch, no notebooks")
     parser.add_argument("--out", default=str(HERE), help="folder for RESULTS.md and the plot")
     args = parser.parse_args(argv)
     out = Path(args.out)

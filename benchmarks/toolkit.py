@@ -24,7 +24,8 @@ def import_time(repeats: int = 15) -> dict:
     """Median wall time of `import book_kit` in fresh interpreters (interpreter start excluded)."""
     code = ("import time, sys, json; t = time.perf_counter(); import book_kit; "
             "dt = time.perf_counter() - t; "
-            f"print(json.dumps([dt, len(sys.modules), [m for m in {FRAMEWORKS!r} if m in sys.modules]]))")
+            "print(json.dumps([dt, len(sys.modules), "
+            f"[m for m in {FRAMEWORKS!r} if m in sys.modules]]))")
     runs = [json.loads(_fresh(code)) for _ in range(repeats)]
     return {"repeats": repeats, "median_ms": 1000 * statistics.median(r[0] for r in runs),
             "max_ms": 1000 * max(r[0] for r in runs), "modules": runs[0][1],

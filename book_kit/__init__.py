@@ -1,5 +1,17 @@
 """book_kit: the helpers every chapter notebook of the book's chapter 3 companion imports.
 
+``import book_kit`` offers the reader's library: ``book_kit.use_backend``, ``set_seed``,
+``load_mnist``, ``make_blobs``, ``plot_history``, ... (``__all__`` lists them). Beside it, a
+package per concern:
+
+- ``book_kit.frameworks``: everything TensorFlow-, PyTorch- or JAX-specific, a module each;
+- ``book_kit.plots``: figures, training histories, the live plot, the book's style;
+- ``book_kit.exercises``: exercise checks and their hints;
+- ``book_kit.grading``: ``book-kit grade``, a module a stage;
+- ``book_kit.publishing``: workbooks, Colab cells, the website, readers' working copies;
+- ``book_kit.notebook``: the notebook conventions (cell markers, tags) and running notebooks;
+- ``book_kit.cli``: the ``book-kit`` command, a module a subcommand.
+
 Importing book_kit is cheap and imports no framework (TensorFlow, PyTorch, JAX or Keras): a
 framework is imported only by the helper that uses it, so choosing a Keras backend stays possible.
 """
@@ -8,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import sys
 
 from book_kit.backends import backend, current_seed, jax_key, set_seed, use_backend
 
@@ -17,22 +28,28 @@ try:  # written once, in pyproject.toml
 except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
     __version__ = "0+unknown"
 
-# Submodules loaded on first attribute access (book_kit.datasets, book_kit.plotting, ...).
-_LAZY_MODULES = {"backends", "sysinfo", "frameworks", "cli", "datasets", "devices", "plotting",
-                 "liveplot", "nbrun", "explorer", "exercises", "compare", "workbook", "grading",
-                 "claims", "display", "history", "style", "tables", "colab", "site", "synthetic",
-                 "verdicts", "diagnoses"}
-
-# Everyday helpers reachable as book_kit.NAME, loaded from their module on first use.
-_LAZY_ATTRS = {
+# The reader's library: every name a chapter uses as ``book_kit.NAME``, and the module that
+# defines it. Loaded on first use, so `import book_kit` stays cheap and imports no framework.
+# This table is the one import path of these names (tests/test_layout.py): the modules behind
+# them do not list them in their own ``__all__``.
+_READER_NAMES = {
+    "to_numpy": "frameworks.arrays",
     "make_blobs": "synthetic", "load_mnist": "datasets",
-    "history_frame": "history", "plot_history": "history", "print_history": "history",
-    "plot_blobs": "plotting", "plot_predictions": "plotting", "plot_decision_line": "plotting",
-    "plot_loss_curves": "plotting", "show_digits": "plotting", "LivePlot": "plotting",
+    "history_frame": "plots.history", "plot_history": "plots.history",
+    "print_history": "plots.history",
+    "plot_blobs": "plots.figures", "plot_predictions": "plots.figures",
+    "plot_decision_line": "plots.figures", "plot_loss_curves": "plots.figures",
+    "show_digits": "plots.figures",
+    "LivePlot": "plots.live", "keras_callback": "plots.live",
 }
 
+# The packages and modules reachable as attributes too (``book_kit.claims.close(...)``)
+_SUBMODULES = {"backends", "claims", "compare", "datasets", "devices", "exercises", "explorer",
+               "frameworks", "plots", "synthetic", "sysinfo", "tables", "notebook", "publishing",
+               "grading", "cli"}
+
 __all__ = ["backend", "current_seed", "info", "jax_key", "set_seed", "setup_notebook",
-           "use_backend", "__version__", *sorted(_LAZY_ATTRS)]
+           "use_backend", "__version__", *sorted(_READER_NAMES)]
 
 
 def info(devices: bool = True):
@@ -47,20 +64,21 @@ def setup_notebook() -> None:
     that made them, exercise checks whose failure shows as its message alone, without a
     traceback, and no framework log line in any cell (the C-level lines TensorFlow and XLA write
     to stderr go to the terminal that runs Jupyter, however book_kit was installed:
-    :func:`book_kit.nbrun.keep_c_output_out_of_cells`). Call it before importing a framework.
-    Outside IPython it does nothing; importing book_kit never does either.
+    :func:`book_kit.notebook.quiet.keep_c_output_out_of_cells`). Call it before importing a
+    framework. Outside IPython it does nothing; importing book_kit never does either.
 
     Example
     -------
     >>> import book_kit
     >>> book_kit.setup_notebook()
     """
-    ipython = sys.modules.get("IPython")
-    if ipython is None or ipython.get_ipython() is None:
+    from book_kit.notebook.shell import ipython_shell
+
+    if ipython_shell() is None:
         return
-    from book_kit.display import use_retina
-    from book_kit.exercises import install_friendly_failures
-    from book_kit.nbrun import keep_c_output_out_of_cells
+    from book_kit.exercises.checks import install_friendly_failures
+    from book_kit.notebook.quiet import keep_c_output_out_of_cells
+    from book_kit.plots.display import use_retina
 
     keep_c_output_out_of_cells()
     use_retina()
@@ -68,13 +86,13 @@ def setup_notebook() -> None:
 
 
 def __dir__() -> list[str]:
-    # tab completion offers the lazily loaded names too
-    return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_ATTRS))
+    # tab completion offers the reader's names and the chapters' modules, not private ones
+    return sorted(set(__all__) | _SUBMODULES)
 
 
 def __getattr__(name: str):
-    if name in _LAZY_MODULES:
+    if name in _SUBMODULES:
         return importlib.import_module(f"book_kit.{name}")
-    if name in _LAZY_ATTRS:
-        return getattr(importlib.import_module(f"book_kit.{_LAZY_ATTRS[name]}"), name)
+    if name in _READER_NAMES:
+        return getattr(importlib.import_module(f"book_kit.{_READER_NAMES[name]}"), name)
     raise AttributeError(f"module 'book_kit' has no attribute {name!r}")

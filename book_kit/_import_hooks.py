@@ -31,7 +31,10 @@ def when_imported(module: str, callback, around=None) -> None:
 
     Example
     -------
-    >>> when_imported("keras", lambda keras: print(keras.__version__))
+    >>> when_imported("sys", lambda sys: print(sys.__name__))   # imported already: called now
+    sys
+    >>> # a hook in this process's imports, printing when (or now, if) Keras is imported
+    >>> when_imported("keras", lambda keras: print(keras.__version__))   # doctest: +SKIP
     """
     if module in sys.modules:
         callback(sys.modules[module])

@@ -74,7 +74,8 @@ def is_installed(module: str) -> bool:
 def _require_installed(backend_name: str) -> None:
     module, extra = _FRAMEWORK[backend_name]
     if not is_installed("keras"):
-        raise ImportError(f"Keras is not installed. Install it with: pip install 'book_kit[{extra}]' "
+        raise ImportError("Keras is not installed. Install it with: "
+                          f"pip install 'book_kit[{extra}]' "
                           "(or 'book_kit[all]' for every backend).")
     if not is_installed(module):
         raise ImportError(f"The {backend_name!r} backend needs {module}, which is not installed. "
@@ -98,14 +99,17 @@ def keras_home() -> str:
 
     Example
     -------
-    >>> keras_home()
+    >>> keras_home()   # path depends on the machine   # doctest: +SKIP
     '/home/reader/.keras'
+    >>> keras_home().endswith(".keras")   # without KERAS_HOME: ~/.keras
+    True
     """
     return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
 
 
 def _configured_backend() -> str:
-    """What Keras will pick when first imported: KERAS_BACKEND, then keras.json, then its default."""
+    """What Keras will pick when first imported: KERAS_BACKEND, then keras.json, then its
+    default."""
     env = os.environ.get("KERAS_BACKEND")
     if env:
         return parse_backend(env)[0]
@@ -128,13 +132,25 @@ def _hide_gpus() -> None:
     os.environ["JAX_PLATFORMS"] = "cpu"
 
 
+# The KERAS_BACKEND value use_backend itself set in this process, if any: any other value was set
+# outside (the shell, a JupyterHub, a test), and wins over the name a chapter passes.
+_set_here: str | None = None
+
+
 def use_backend(name: str, *, force: bool = False):
     """Choose the Keras backend, as R's ``use_backend()``: call it before Keras is imported.
+
+    A ``KERAS_BACKEND`` set before the notebook started wins over ``name``: whoever set it (you,
+    in your shell; a course's JupyterHub; the book's tests running a chapter on every backend)
+    chose the backend for this whole session, so a chapter can say ``use_backend("jax")`` and
+    still run on the backend chosen outside it. The name returned is the backend Keras will use,
+    and ``book_kit.info()`` says where the choice came from.
 
     Parameters
     ----------
     name : str
-        ``"jax"``, ``"tensorflow"``, ``"torch"`` or ``"numpy"``, optionally ``"-cpu"``/``"-gpu"``.
+        ``"jax"``, ``"tensorflow"``, ``"torch"`` or ``"numpy"``, optionally ``"-cpu"``/``"-gpu"``:
+        the backend to use when ``KERAS_BACKEND`` is not set.
     force : bool
         After Keras was loaded with another backend, switch anyway (through
         ``keras.config.set_backend``): every Keras object made before becomes unusable and the
@@ -153,14 +169,21 @@ def use_backend(name: str, *, force: bool = False):
 
     Example
     -------
-    >>> book_kit.use_backend("jax")
+    >>> # sets KERAS_BACKEND for the whole process (and needs JAX installed)
+    >>> book_kit.use_backend("jax")   # doctest: +SKIP
     'jax'
     """
     wanted, device = parse_backend(name)
+    global _set_here
+    chosen_outside = os.environ.get("KERAS_BACKEND") not in (None, "", _set_here) and not force
+    if chosen_outside:
+        wanted, device = parse_backend(os.environ["KERAS_BACKEND"])
     _require_installed(wanted)
     loaded = _loaded_keras_backend()
     if loaded is None:
-        os.environ["KERAS_BACKEND"] = wanted
+        os.environ["KERAS_BACKEND"] = wanted  # "jax-cpu" set outside reaches Keras as "jax"
+        if not chosen_outside:
+            _set_here = wanted
         if device == "cpu":
             _hide_gpus()
         return wanted
@@ -210,48 +233,35 @@ def _set_random_state(state) -> None:
 
 
 def _seed_keras(keras) -> None:
+    # Keras's global state starts afresh, as in a new kernel: clear_session resets the counters
+    # behind its automatic names, so a second Run All names its models and layers as the first
+    # did ("sequential", not "sequential_10"); models made before keep working.
     # keras.utils.set_random_seed also reseeds python and numpy (and resets Keras's global
     # SeedGenerator, which is what we want from it); keep their streams where set_seed left them.
     state = _random_state()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(_seed)
     _set_random_state(state)
 
 
-def _take_import_draws() -> None:
-    """Draw what importing the frameworks draws from the global generators (pinned versions).
-
-    Importing Keras imports ``rich.style``, whose ``count(getrandbits(24))`` takes a word of
-    Python's stream, and importing JAX runs ``jax/_src/clusters/k8s_cluster.py``'s
-    ``np.random.rand(5)``. Keras's initializers take their default seeds from Python's stream
-    (``random.randint``) and its ``fit`` shuffles with NumPy's, so the same seed gave other first
-    weights and batches when Keras was imported before set_seed than after it (a second Run All).
-    So these draws are taken once per set_seed, always the same ones: at the first framework
-    import after it (which gives back what it drew itself, :func:`_guard`), or at set_seed itself
-    when a framework is loaded already. The chapters' stored numbers were made in a fresh kernel,
-    set_seed and then the imports; taking the draws there keeps them.
-    tests/test_seed_order.py fails if a new pin changes what the imports draw.
-    """
-    import numpy as np
-
-    random.getrandbits(24)
-    np.random.rand(5)
-
-
-# Whether this set_seed's import draws are still to be taken (at the first framework import).
-_draws_pending = False
+# What importing a framework draws from Python's and NumPy's global generators is given back
+# (_guard): importing Keras imports ``rich.style``, whose ``count(getrandbits(24))`` takes a word
+# of Python's stream, and importing JAX runs ``np.random.rand(5)`` (jax/_src/clusters/
+# k8s_cluster.py). Keras's initializers take their default seeds from Python's stream and its
+# ``fit`` shuffles with NumPy's, so without that the same seed gave other first weights and
+# batches depending on whether Keras was imported before set_seed or after it, and a second Run
+# All (frameworks loaded already) printed other numbers than the first.
 # Framework imports under way, outermost first (TensorFlow imports Keras, Keras imports JAX).
 _importing: list[str] = []
 
 
 def _guard(module: str, seeder=None):
     """(around, after) import hooks for ``module``: what its import draws from Python's and
-    NumPy's generators is given back and, at the first framework import after set_seed, the
-    fixed import draws taken instead; then it is seeded. Made once, so set_seed twice registers
+    NumPy's generators is given back; then it is seeded. Made once, so set_seed twice registers
     one pair."""
 
     @contextlib.contextmanager
     def around():
-        global _draws_pending
         outermost = not _importing
         state = _random_state() if outermost else None
         _importing.append(module)
@@ -261,9 +271,6 @@ def _guard(module: str, seeder=None):
             del _importing[_importing.index(module):]  # and any inner import that failed
             if outermost:
                 _set_random_state(state)
-                if _draws_pending:
-                    _draws_pending = False
-                    _take_import_draws()
 
     def after(imported) -> None:
         if seeder is not None:
@@ -280,13 +287,16 @@ _IMPORT_GUARDS = {name: _guard(name, _SEEDERS.get(name)) for name in (*REGISTRY,
 def set_seed(seed: int) -> None:
     """Seed python ``random``, NumPy, TensorFlow, PyTorch and Keras with one integer.
 
+    Keras also starts its global state afresh (``keras.backend.clear_session()``: the counters
+    behind automatic names such as ``dense_3``), so everything after set_seed prints the same in
+    a second *Run All* as in a fresh kernel. Models made before it keep working.
+
     Frameworks already imported are seeded now; the others the moment they are imported, so that
     seeding never imports TensorFlow or Keras (which would lock the Keras backend). Either way the
     same seed gives the same numbers (Keras's first weights and shuffles, NumPy's and Python's
     draws) whether the frameworks were imported before or after it, as when a notebook is run
-    twice in one kernel, provided nothing is drawn from NumPy's or Python's global generator
-    between set_seed and the first framework import (a first import takes a few numbers from
-    them, :func:`_take_import_draws`; pass a seed, or import first). JAX has no global generator:
+    twice in one kernel: importing a framework takes nothing from NumPy's or Python's streams
+    (what it draws is given back). JAX has no global generator:
     use ``book_kit.jax_key()`` for a key derived from the same seed.
 
     Parameters
@@ -296,9 +306,16 @@ def set_seed(seed: int) -> None:
 
     Example
     -------
+    >>> import numpy as np
     >>> book_kit.set_seed(42)
-    >>> import keras                      # seeded as it loads
-    >>> keras.layers.Dense(2)             # the same first weights as with set_seed after the import
+    >>> first = np.random.rand(3)
+    >>> book_kit.set_seed(42)
+    >>> bool((np.random.rand(3) == first).all())   # the same seed, the same numbers
+    True
+    >>> import keras   # needs Keras: seeded as it loads   # doctest: +SKIP
+    >>> # needs Keras: the same first weights as with set_seed after the import
+    >>> keras.layers.Dense(2)   # doctest: +SKIP
+    <Dense name=dense, built=False>
     """
     global _seed
     import numpy as np  # not at module level: `import book_kit` stays fast
@@ -310,14 +327,9 @@ def set_seed(seed: int) -> None:
     if not 0 <= seed < 2**32:
         raise ValueError(f"set_seed takes a whole number from 0 to 2**32 - 1 (NumPy's range); "
                          f"got {seed}.")
-    global _draws_pending
     _seed = seed
     random.seed(seed)
     np.random.seed(seed)
-    loaded = [module for module in _IMPORT_GUARDS if module in sys.modules]
-    _draws_pending = not loaded
-    if loaded:
-        _take_import_draws()  # as the first framework import after set_seed would
     for module, (around, after) in _IMPORT_GUARDS.items():
         if module in sys.modules:
             if module in _SEEDERS:
@@ -337,6 +349,6 @@ def jax_key(seed: int | None = None):
         if _seed is None:
             raise ValueError("No seed yet: call book_kit.set_seed(42) first, or pass jax_key(42).")
         seed = _seed
-    import jax
+    from book_kit import frameworks
 
-    return jax.random.key(seed)
+    return frameworks.get("jax").key(seed)

@@ -22,11 +22,12 @@ import math
 
 import numpy as np
 
-from book_kit.arrays import to_numpy
+from book_kit.frameworks.arrays import to_numpy
+from book_kit.tables import RIGHT
 
 __all__ = ["ClaimFailed", "at_least", "at_most", "close"]
 
-HELD = "✔"
+HELD = RIGHT
 
 
 class ClaimFailed(AssertionError):

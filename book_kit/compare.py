@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from book_kit import frameworks
-from book_kit.tables import print_table
+from book_kit.tables import RIGHT, WRONG, print_table
 
 # (framework, mode) in the order the chapter introduces them, from the registry
 STEP_VARIANTS = [(f.name, mode) for f in frameworks.REGISTRY.values() for mode in f.modes]
@@ -39,9 +39,9 @@ def derivative_table(fn, x: float, analytic: tuple[float, float, float], *,
         error = max(abs(v - a) for v, a in zip(values, analytic))
         agree &= error <= tolerance
         rows.append((module.NAME, *(f"{v:.6f}" for v in values), f"{error:.1e}",
-                     "✔" if error <= tolerance else "✘"))
+                     RIGHT if error <= tolerance else WRONG))
     rows.append(("analytic", *(f"{a:.6f}" for a in analytic), "", ""))
-    print_table(["framework", "f(x)", "f'(x)", "f''(x)", "max |error|", ""], rows)
+    print_table(["framework", "f(x)", "f'(x)", "f''(x)", "max |error|", "agrees"], rows)
     return agree
 
 
@@ -115,8 +115,23 @@ def speed_claims(timings) -> list[tuple[str, bool]]:
 
     Example
     -------
-    >>> for claim, held in speed_claims(step_timings(inputs, targets, W0, b0)):
+    >>> # needs TensorFlow, PyTorch, JAX and the chapter's inputs (it times their steps)
+    >>> for claim, held in speed_claims(step_timings(inputs, targets, W0, b0)):  # doctest: +SKIP
     ...     print("held" if held else "did not hold", claim)
+
+    Timings made up for the example: every step 100 µs, jax.jit's 20 µs, XLA's 50 µs:
+
+    >>> steps = {("jax", "jit"): 20.0, ("tensorflow", "xla"): 50.0}
+    >>> rows = [{"name": name, "mode": mode, "first call (ms)": 5.0,
+    ...          "median step (µs)": steps.get((name, mode), 100.0)}
+    ...         for name, mode in STEP_VARIANTS]
+    >>> for claim, held in speed_claims(rows):
+    ...     print("held" if held else "did not hold", claim)
+    held compiling costs the first call (tf.function, XLA, torch.compile, jax.jit)
+    held XLA is faster than TF eager
+    did not hold PyTorch eager is the slowest eager framework
+    held jax.jit is the fastest step of all
+    did not hold torch.compile beats torch eager at this size
     """
     rows = timings.to_dict("records") if hasattr(timings, "to_dict") else list(timings)
     median = {(r["name"], r["mode"]): r["median step (µs)"] for r in rows}
@@ -154,7 +169,9 @@ def show_source(name: str, names=frameworks.NAMES):
 
     Example
     -------
-    >>> compare.show_source("training_step")  # in a notebook cell
+    >>> from book_kit import compare
+    >>> compare.show_source("training_step")  # in a notebook cell: three columns of code
+    <IPython.core.display.HTML object>
     """
     from IPython.display import HTML
     from pygments import highlight

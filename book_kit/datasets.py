@@ -17,11 +17,10 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-# the chapter's random points live in book_kit.synthetic; `datasets.make_blobs` keeps working
-from book_kit.synthetic import make_blobs
 
+# load_mnist is public as book_kit.load_mnist, make_blobs as book_kit.make_blobs
 __all__ = ["REGISTRY", "ArraySpec", "DataError", "Dataset", "Status", "data_dir", "fetch", "load",
-           "load_mnist", "make_blobs", "register", "status"]
+           "register", "status"]
 
 ENV_DATA_DIR = "BOOK_KIT_DATA_DIR"
 ENV_MIRROR = "BOOK_KIT_DATA_MIRROR"
@@ -62,7 +61,10 @@ def register(dataset: Dataset) -> Dataset:
 
     Example
     -------
-    >>> register(Dataset("tiny", "tiny.npz", "https://example.org/tiny.npz", {}))  # doctest: +SKIP
+    >>> tiny = register(Dataset("tiny", "tiny.npz", "https://example.org/tiny.npz", {}))
+    >>> REGISTRY["tiny"] is tiny
+    True
+    >>> del REGISTRY["tiny"]   # (this example leaves the registry as it was)
     """
     REGISTRY[dataset.name] = dataset
     return dataset
@@ -179,7 +181,8 @@ def _download(url: str, dest: Path, timeout: float) -> None:
         fetcher = pooch.create(path=staging, base_url="", registry={dest.name: None},
                                urls={dest.name: url}, retry_if_failed=1)
         downloaded = fetcher.fetch(dest.name, progressbar=True,
-                                   downloader=pooch.HTTPDownloader(progressbar=True, timeout=timeout))
+                                   downloader=pooch.HTTPDownloader(progressbar=True,
+                                                                   timeout=timeout))
         os.replace(downloaded, _incoming(dest))
 
 
@@ -282,7 +285,8 @@ def load_mnist():
 
 @dataclasses.dataclass
 class Status:
-    """What ``book-kit data status`` reports for one data set: where it is and whether it verified."""
+    """What ``book-kit data status`` reports for one data set: where it is and whether it
+    verified."""
     name: str
     path: Path | None
     state: str  # "verified", "corrupt: ...", "not cached"
@@ -300,6 +304,7 @@ def status(name_or_dataset) -> Status:
     for path in (data_dir() / dataset.filename, _keras_cache_file(dataset)):
         if path.exists():
             _, problem = _read_verified(dataset, path)
-            return Status(dataset.name, path, "verified" if problem is None else f"corrupt: {problem}",
+            return Status(dataset.name, path,
+                          "verified" if problem is None else f"corrupt: {problem}",
                           path.stat().st_size)
     return Status(dataset.name, None, "not cached", None)

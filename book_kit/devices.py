@@ -28,17 +28,6 @@ class DevicesError(RuntimeError):
     """Virtual devices were asked for too late (JAX already made its devices)."""
 
 
-def _jax_devices_made() -> bool:
-    jax = sys.modules.get("jax")
-    if jax is None:
-        return False
-    try:  # private, but only read: whether the CPU client exists already
-        from jax._src import xla_bridge
-        return bool(xla_bridge._backends)
-    except (ImportError, AttributeError):
-        return True  # cannot tell: assume the worst, the message says what to do
-
-
 def simulate_cpu_devices(count: int) -> int:
     """Make JAX show the CPU as ``count`` devices (call before JAX makes its first array).
 
@@ -63,22 +52,26 @@ def simulate_cpu_devices(count: int) -> int:
     Example
     -------
     >>> import book_kit.devices
+    >>> # sets XLA_FLAGS for the whole process, before JAX loads
     >>> book_kit.devices.simulate_cpu_devices(4)   # doctest: +SKIP
     4
-    >>> import jax; len(jax.devices())             # doctest: +SKIP
+    >>> import jax; len(jax.devices())   # needs JAX   # doctest: +SKIP
     4
+    >>> book_kit.devices.simulate_cpu_devices(0)   # 1 to 64 devices
+    Traceback (most recent call last):
+    ValueError: count should be a whole number of devices from 1 to 64, not 0
     """
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
         raise ValueError(f"count should be a whole number of devices from 1 to 64, not {count!r}")
-    if _jax_devices_made():
-        import jax
+    if "jax" in sys.modules:  # JAX loaded: its own setting, refused once its devices exist
+        from book_kit import frameworks
 
-        if jax.device_count() == count:
-            return count
-        raise DevicesError(
-            f"JAX already made its {jax.device_count()} device(s) in this kernel, and the number is "
-            f"fixed once made. Restart the kernel (Kernel > Restart Kernel) and run "
-            f"simulate_cpu_devices({count}) before anything imports JAX or Keras.")
+        jax_kit = frameworks.get("jax")
+        if not jax_kit.set_cpu_device_count(count):
+            raise DevicesError(
+                f"JAX already made its {len(jax_kit.devices())} device(s) in this kernel, and "
+                f"the number is fixed once made. Restart the kernel (Kernel > Restart Kernel) "
+                f"and run simulate_cpu_devices({count}) before anything imports JAX or Keras.")
     flags = re.sub(rf"\s*{_DEVICE_COUNT_FLAG}=\S+", "", os.environ.get("XLA_FLAGS", "")).strip()
     os.environ["XLA_FLAGS"] = f"{flags} {_DEVICE_COUNT_FLAG}={count}".strip()
     threads = max(2 * count, os.cpu_count() or 1)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from book_kit import frameworks
-from book_kit.liveplot import live_display_available
+from book_kit.plots.live import live_display_available
 
 # the dropdown shows titles ("PyTorch"); the registry's names ("torch") pick the module
 FRAMEWORK_CHOICES = {f.title: f.name for f in frameworks.REGISTRY.values()}
-LABEL_STYLE = {"description_width": "initial"}  # labels in full ("learning rate", not "learning r...")
+# labels in full ("learning rate", not "learning r...")
+LABEL_STYLE = {"description_width": "initial"}
 
 
 def diverged_at(losses, growth: float = 1e3) -> int | None:
@@ -49,8 +50,10 @@ class LinearClassifierExplorer:
 
     Example
     -------
-    >>> explorer = LinearClassifierExplorer(inputs, targets, W0, b0)
-    >>> explorer  # shows the widgets; explorer.learning_rate.value = 0.5 re-trains
+    >>> # needs TensorFlow (it trains at once) and the chapter's inputs
+    >>> explorer = LinearClassifierExplorer(inputs, targets, W0, b0)   # doctest: +SKIP
+    >>> # needs a notebook: shows the widgets; explorer.learning_rate.value = 0.5 re-trains
+    >>> explorer   # doctest: +SKIP
     """
 
     def __init__(self, inputs, targets, W0, b0, *, learning_rate=0.1, steps=40,
@@ -103,35 +106,42 @@ class LinearClassifierExplorer:
             self.draw()
         return self.result
 
-    def draw(self):
-        """Redraw the decision line and loss curve into the widget's output area."""
+    def figure(self):
+        """The decision line and the loss curve of the current settings, as a new Figure."""
         import matplotlib.pyplot as plt
-        from IPython.display import display
 
-        from book_kit import plotting
+        from book_kit.plots import figures
+        from book_kit.plots.style import style
 
         result = self.result
         predictions = self.inputs @ result["W"] + result["b"]
-        with plotting.style():
+        with style():
             fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
             with np.errstate(all="ignore"):
                 if result["diverged_at"] is None and np.all(np.isfinite(predictions)):
-                    plotting.plot_decision_line(self.inputs, predictions, result["W"], result["b"],
-                                                ax=left, title="decision line")
+                    figures.plot_decision_line(self.inputs, predictions, result["W"],
+                                               result["b"], ax=left, title="decision line")
                 else:  # no line worth drawing: the points, and why
-                    plotting.plot_blobs(self.inputs, self.targets, ax=left,
-                                        title="no decision line: training diverged")
+                    figures.plot_blobs(self.inputs, self.targets, ax=left,
+                                       title="no decision line: training diverged")
             losses = np.asarray(result["losses"], dtype=float)
             step = result["diverged_at"]
             if step is not None:  # the curve up to the blow-up, on a log axis, with its step
                 losses = losses[:step]
-            plotting.plot_loss_curves({result["framework"]: losses}, ax=right,
-                                      title=f"loss, learning rate {result['learning_rate']:.3f}"
-                                      + ("" if step is None else f": diverged at step {step}"))
+            figures.plot_loss_curves({result["framework"]: losses}, ax=right,
+                                     title=f"loss, learning rate {result['learning_rate']:.3f}"
+                                     + ("" if step is None else f": diverged at step {step}"))
             if step is not None:
                 right.set_yscale("log")
             fig.tight_layout()
         plt.close(fig)
+        return fig
+
+    def draw(self):
+        """Redraw the decision line and loss curve into the widget's output area."""
+        from IPython.display import display
+
+        fig = self.figure()
         self.output.clear_output(wait=True)
         with self.output:
             display(fig)
@@ -147,7 +157,15 @@ class LinearClassifierExplorer:
         return (f"{r['framework']}: learning rate {r['learning_rate']:.3f}, {r['steps']} steps, "
                 f"final loss {r['losses'][-1]:.4f}, W = {numbers(r['W'])}, b = {numbers(r['b'])}")
 
-    def _ipython_display_(self):
-        from IPython.display import display
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # The widget, and for a notebook opened without a kernel (or not trusted, as a fresh
+        # download is: JupyterLab then skips widgets) a picture of where the sliders start and
+        # a sentence, instead of the bare `VBox(children=...)` text of the widget alone.
+        from book_kit.plots.display import png_bundle
 
-        display(self.widget)
+        bundle = dict(self.widget._repr_mimebundle_())
+        image, _ = png_bundle(self.figure())
+        bundle.update(image)
+        bundle["text/plain"] = ("The linear-classifier explorer: run this cell, in a running "
+                                "kernel, to move its sliders (framework, learning rate, steps).")
+        return bundle

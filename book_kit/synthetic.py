@@ -1,12 +1,12 @@
 """The chapter's synthetic data: two classes of random points for the linear classifier.
 
-(Kept apart from ``book_kit.datasets``, which downloads and verifies files; ``datasets.make_blobs``
-still works.)
+(Kept apart from ``book_kit.datasets``, which downloads and verifies files; public as
+``book_kit.make_blobs``.)
 """
 
 from __future__ import annotations
 
-__all__ = ["make_blobs"]
+# make_blobs is public as book_kit.make_blobs
 
 
 def make_blobs(n_per_class: int = 1000, seed: int | None = None):

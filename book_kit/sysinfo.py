@@ -18,27 +18,12 @@ import sys
 
 from book_kit import backends
 from book_kit.frameworks import NAMES as FRAMEWORKS
-from book_kit.frameworks import REGISTRY
+from book_kit.frameworks import REGISTRY, builds
+from book_kit.frameworks.builds import installed_version
 
 # distribution names to report; the first installed of each alternative wins
 _PACKAGES = {"numpy": ["numpy"], "keras": ["keras"],
              **{f.name: list(f.distributions) for f in REGISTRY.values()}, "jaxlib": ["jaxlib"]}
-
-
-def installed_version(*distributions: str) -> str | None:
-    """The version of the first of ``distributions`` that is installed, or None (imports nothing).
-
-    Example
-    -------
-    >>> installed_version("tensorflow-cpu", "tensorflow")
-    '2.21.0'
-    """
-    for dist in distributions:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
 
 
 def pinned_versions() -> dict[str, str]:
@@ -62,7 +47,7 @@ def _base_version(version: str) -> str:
 def _devices_in_subprocess(framework: str) -> list[str] | str:
     code = ("import json; from book_kit import frameworks; "
             f"print(json.dumps(frameworks.get({framework!r}).devices()))")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, **{k: v for f in REGISTRY.values() for k, v in f.quiet_env.items()})
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              timeout=120, env=env)
@@ -74,37 +59,11 @@ def _devices_in_subprocess(framework: str) -> list[str] | str:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# Builds that can only ever see the CPU, told from their files without importing them (importing
-# the three frameworks to ask took 3-5 s here, most of `book-kit info`'s time).
-_JAX_ACCELERATOR_PLUGINS = ("jax-cuda12-plugin", "jax-cuda13-plugin", "jax-rocm60-plugin",
-                            "jax-rocm7-plugin", "libtpu", "jax-metal")
 CPU_ONLY = "cpu:0 (a CPU-only build: there is nothing else to find)"
 
 
-def _cpu_only_build(framework: str) -> bool:
-    """True when the installed build of ``framework`` has no accelerator support at all."""
-    import importlib.util
-
-    if framework == "tensorflow":
-        return installed_version("tensorflow-cpu") is not None \
-            and installed_version("tensorflow") is None
-    if framework == "torch":
-        if platform.system() == "Darwin":  # Apple's GPU (MPS) needs no CUDA in the version file
-            return False
-        spec = importlib.util.find_spec("torch")
-        version_file = os.path.join(os.path.dirname(spec.origin), "version.py") if spec else ""
-        if not os.path.isfile(version_file):
-            return False
-        text = open(version_file, encoding="utf-8").read()
-        return all(re.search(rf"^{kind}\b.*=\s*None\s*$", text, re.M)
-                   for kind in ("cuda", "hip", "xpu"))
-    if framework == "jax":
-        return not any(installed_version(plugin) for plugin in _JAX_ACCELERATOR_PLUGINS)
-    return False
-
-
 def _devices(framework: str, ask: bool = False) -> list[str] | str:
-    if not ask and framework not in sys.modules and _cpu_only_build(framework):
+    if not ask and framework not in sys.modules and builds.cpu_only(framework):
         return CPU_ONLY
     if framework in sys.modules:
         from book_kit import frameworks
@@ -151,8 +110,9 @@ def _backend_source() -> str:
 def _check(versions: dict[str, str | None]) -> list[str]:
     found = []
     if installed_version("tf-keras", "tf_keras"):
-        found.append("tf_keras (legacy Keras 2) is installed: with TF_USE_LEGACY_KERAS=1 TensorFlow "
-                     "would use it instead of Keras 3. Uninstall it: pip uninstall tf_keras")
+        found.append("tf_keras (legacy Keras 2) is installed: with TF_USE_LEGACY_KERAS=1 "
+                     "TensorFlow would use it instead of Keras 3. Uninstall it: "
+                     "pip uninstall tf_keras")
     if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true"):
         found.append("TF_USE_LEGACY_KERAS is set: unset it, the book uses Keras 3.")
     keras_version = versions.get("keras")
@@ -195,7 +155,13 @@ def info(devices: bool = True, ask_frameworks: bool = False) -> Info:
 
     Example
     -------
-    >>> print(info())  # doctest: +SKIP
+    >>> print(info())  # prints this machine's versions and devices   # doctest: +SKIP
+    python         3.11.7
+    platform       Linux x86_64
+    numpy          2.4.6
+    ...
+    >>> str(info(devices=False)).startswith("python")
+    True
     """
     versions = {name: installed_version(*dists) for name, dists in _PACKAGES.items()}
     try:
@@ -209,6 +175,7 @@ def info(devices: bool = True, ask_frameworks: bool = False) -> Info:
             for name, devs in zip(present, pool.map(lambda f: _devices(f, ask_frameworks),
                                                      present)):
                 found_devices[name] = devs
-    return Info(python=platform.python_version(), platform=f"{platform.system()} {platform.machine()}",
+    return Info(python=platform.python_version(),
+                platform=f"{platform.system()} {platform.machine()}",
                 versions=versions, backend=chosen, backend_source=_backend_source(),
                 devices=found_devices, warnings=_check(versions))

@@ -5,7 +5,10 @@ Plain text (not HTML) so that nbval compares a chapter's tables exactly.
 
 from __future__ import annotations
 
-__all__ = ["format_table", "print_table"]
+__all__ = ["NOT_YET", "RIGHT", "WRONG", "format_table", "print_table"]
+
+# The marks every verdict line and table uses: right, wrong, not attempted yet (calm: no red).
+RIGHT, WRONG, NOT_YET = "✔", "✘", "○"
 
 
 def format_table(header: list, rows: list) -> str:

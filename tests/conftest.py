@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # pytest-xdist runs this many workers, each starting kernels: they share the cores
-# (book_kit.nbrun.thread_settings). Set here, in each worker, for every kernel it starts.
+# (book_kit.notebook.runner.thread_settings). Set here, in each worker, for every kernel it starts.
 os.environ.setdefault("BOOK_KIT_KERNEL_JOBS", os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 # The offline MNIST mirror: CI sets BOOK_KIT_DATA_MIRROR; a checkout beside shared/ finds it too.
 MIRROR = Path(os.environ.get("BOOK_KIT_DATA_MIRROR") or ROOT.parent / "shared" / "datasets")
@@ -21,7 +21,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def run_python(code: str, *, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_python(code: str, *, env: dict | None = None, timeout: float = 300
+               ) -> subprocess.CompletedProcess:
     """Run code in a fresh interpreter (a fresh process is the only honest way to test imports,
     backend choice and seeding)."""
     full_env = dict(os.environ)
@@ -44,7 +45,8 @@ def py():
     return run_python
 
 
-# Rough seconds of the longest tests on 2 cores (measured with `make test PYTEST_ARGS=--durations=30`).
+# Rough seconds of the longest tests on 2 cores (measured with
+# `make test PYTEST_ARGS=--durations=30`).
 # pytest-xdist hands out tests in collection order; the longest first lets the two workers
 # finish together instead of one idling while the other runs a 2-minute notebook at the end.
 ROUGH_SECONDS = {

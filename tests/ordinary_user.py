@@ -84,7 +84,8 @@ def link_tree(source: Path, target: Path) -> str:
         return "hard-linked"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, symlinks=True)
-    return f"copied ({linked.stderr.strip().splitlines()[-1] if linked.stderr.strip() else 'cp -al failed'})"
+    why = linked.stderr.strip().splitlines()[-1] if linked.stderr.strip() else "cp -al failed"
+    return f"copied ({why})"
 
 
 @contextmanager

@@ -10,6 +10,7 @@ import pytest
 
 import book_kit
 from book_kit import frameworks
+
 from conftest import ROOT
 
 PACKAGE = ROOT / "book_kit"
@@ -128,7 +129,8 @@ def test_tab_completion_offers_the_lazy_names_and_the_version_is_pyprojects():
     import tomllib
 
     names = dir(book_kit)
-    assert {"plot_history", "load_mnist", "plotting", "datasets", "setup_notebook"} <= set(names)
+    assert {"plot_history", "load_mnist", "to_numpy", "plots", "datasets",
+            "setup_notebook"} <= set(names)
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert book_kit.__version__ == version
     assert not re.search(r'__version__\s*=\s*"\d+\.\d+', (PACKAGE / "__init__.py").read_text())

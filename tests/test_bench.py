@@ -14,7 +14,8 @@ def test_quick_benchmark_writes_results(tmp_path):
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stderr[-3000:]
     report = (tmp_path / "RESULTS.md").read_text()
-    for section in ("## Machine", "## The linear classifier's training step", "### The chapter's claims",
+    for section in ("## Machine", "## The linear classifier's training step",
+                    "### The chapter's claims",
                     "## Keras backends", "## Toolkit overhead", "import book_kit"):
         assert section in report
     for variant in ("TF eager", "tf.function(jit_compile=True)", "torch.compile", "jax.jit"):

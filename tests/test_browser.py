@@ -7,7 +7,8 @@ Then: no error or stderr output anywhere in the page, as many figures as the com
 stores, the saved notebook has every code cell executed, and in ch03_2 the explorer widget
 redraws its plot when a slider moves. Screenshots go to test-artifacts/browser/.
 
-Chromium comes from Debian (`make test` installs it); Playwright only drives it, no browser download.
+Chromium comes from Debian (`make test` installs it); Playwright only drives it, no browser
+download.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_kit import nbrun, workbook
+from book_kit.notebook import convention, runner
+
 from conftest import CHROMIUM, MIRROR, ROOT, free_port
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -60,9 +62,13 @@ PAGE_STATE = """() => {
 }"""
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def _stored_figures(notebook: Path) -> int:
+    """Figures a run shows as images (a widget's stored picture is shown as the widget)."""
     nb = nbformat.read(notebook, as_version=4)
-    return sum("image/png" in output.get("data", {})
+    return sum("image/png" in output.get("data", {}) and WIDGET_VIEW not in output["data"]
                for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
 
 
@@ -96,7 +102,7 @@ def lab(tmp_path_factory):
     env.pop("PYTEST_CURRENT_TEST", None)
     if MIRROR.is_dir():  # MNIST for the kernels, offline
         env.setdefault("BOOK_KIT_DATA_MIRROR", str(MIRROR))
-    env.update(nbrun.thread_settings())  # its kernels share the cores with the other test worker
+    env.update(runner.thread_settings())  # its kernels share the cores with the other test worker
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -140,7 +146,8 @@ def _shut_down(server, base, token, log_path):
 
 def _sessions(lab, name: str) -> list[dict]:
     """The server's sessions (notebook + kernel) for this notebook."""
-    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as r:
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}",
+                                timeout=10) as r:
         return [s for s in json.load(r) if s.get("path") == name]
 
 
@@ -179,7 +186,7 @@ def _expected_errors(chapter: Path) -> set[int]:
     """Cells that fail on purpose (tagged raises-exception: Run All goes on after them). Check
     cells are tagged too, but fail only on a wrong answer: in a workbook, not in the chapter."""
     nb = nbformat.read(chapter, as_version=4)
-    return {i for i, cell in enumerate(nb.cells) if not workbook.is_check_cell(cell)
+    return {i for i, cell in enumerate(nb.cells) if not convention.is_check_cell(cell)
             and "raises-exception" in cell.metadata.get("tags", [])}
 
 
@@ -195,7 +202,11 @@ def _run_all_cells(page, lab, chapter: Path) -> dict:
         state["stderr"] = [text for index, text in state["stderr"] if index not in expected_errors]
         if state["stderr"]:  # an error stops Run All: report it at once
             break
-        if all(p[1:-2].isdigit() for p in state["prompts"]) and _kernel_state(lab, name) == "idle":
+        # Run All runs the cells in order, so the last one numbered is the end (a folded cell's
+        # prompt is not redrawn while folded: the saved notebook's counts are checked below)
+        prompts = state["prompts"]
+        if prompts and prompts[-1][1:-2].isdigit() and not any("*" in p for p in prompts) \
+                and _kernel_state(lab, name) == "idle":
             break
     else:
         page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-timeout.png"))
@@ -219,6 +230,8 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     try:
         started = time.time()
+        if chapter.name == EXPLORER_NOTEBOOK:
+            _explorer_before_running(browser, lab)
         state = _run_all_cells(page, lab, chapter)
         seconds = time.time() - started
         if state["stderr"]:
@@ -262,6 +275,25 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
     finally:
         page.close()
         _shut_down_kernel(lab, chapter.name)
+
+
+def _explorer_before_running(browser, lab):
+    """A reader who opens ch03_2 as stored (untrusted, as a fresh download is, and no kernel)
+    sees, where the explorer will be, a picture of it and a sentence, not a bare VBox(...)."""
+    import shutil
+
+    shutil.copy(ROOT / "chapters" / EXPLORER_NOTEBOOK, lab["root"] / "stored-ch03_2.ipynb")
+    page = browser.new_page()
+    try:
+        page.goto(f"{lab['base']}/lab/workspaces/stored/tree/stored-ch03_2.ipynb?reset"
+                  f"&token={lab['token']}")
+        cell = page.locator(".jp-CodeCell").filter(has_text="LinearClassifierExplorer(").first
+        cell.locator(".jp-OutputArea-output img").wait_for(timeout=60_000)
+        cell.scroll_into_view_if_needed()
+        assert "VBox(" not in cell.locator(".jp-OutputArea").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "ch03_2-explorer-before-running.png"))
+    finally:
+        page.close()
 
 
 def _check_explorer(page, chapter):

@@ -15,10 +15,12 @@ has its own purpose, none is repeated.
 
 import json
 import os
+import re
 
 import pytest
 
-from book_kit import nbrun, workbook
+from book_kit.notebook import convention, runner
+
 from conftest import ROOT
 from cpu_profiles import OTHER_CPU
 
@@ -40,7 +42,7 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("notebook, backend", list(_cases()))
 def test_chapter_passes_strict_nbval_on_another_cpu(notebook, backend):
     env = dict(os.environ, **OTHER_CPU)
-    result = nbrun.run_nbval(notebook, backend=backend, cell_timeout=900, env=env)
+    result = runner.run_nbval(notebook, backend=backend, cell_timeout=900, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
 
 
@@ -55,8 +57,37 @@ def test_expected_exceptions_do_not_stop_run_all(notebook):
     for cell in cells:
         errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
         tagged = "raises-exception" in cell.get("metadata", {}).get("tags", [])
-        if workbook.is_check_cell(cell):  # raises only on a wrong answer: in a workbook
+        if convention.is_check_cell(cell):  # raises only on a wrong answer: in a workbook
             assert tagged and not errors, f"check cell {cell.get('id')}: tag it raises-exception"
             continue
         assert bool(errors) == tagged, f"cell {cell.get('id')}: error stored {bool(errors)}, " \
                                        f"tagged raises-exception {tagged}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_stored_outputs_are_a_second_run_alls(notebook):
+    """A chapter is stored from its second *Run All* in one kernel (runner.execute(runs=2));
+    nbval and the workbook test run it once in a fresh kernel and compare, so a chapter whose
+    second Run All prints anything else (a claim that fails, other numbers) fails them."""
+    meta = json.loads(notebook.read_text()).get("metadata", {}).get("book_kit", {})
+    assert meta.get("runs") == 2, f"execute it with runner.execute({notebook.name!r}, runs=2)"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_the_chapter_reads_as_a_book(notebook):
+    """Check cells are folded away under a one-line heading, outputs that vary are marked by
+    nbval's tag alone, and the prose speaks of the book, not of the machinery that checks it."""
+    cells = json.loads(notebook.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        if convention.is_check_cell(cell):
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden"), cell["id"]
+            heading = cells[index - 1]
+            assert heading["cell_type"] == "markdown" and heading["id"] == cell["id"] + "-md"
+        if cell["cell_type"] == "code":
+            assert "NBVAL_IGNORE_OUTPUT" not in source, \
+                f"{cell['id']}: tag it {convention.IGNORE_OUTPUT} instead of the comment"
+        else:
+            words = re.findall(r"\b(?:the tests|test suite|nbval|nbgrader|autograder|grader|"
+                               r"graded)\b", source, re.I)
+            assert not words, f"{cell['id']}: {words} in the prose"

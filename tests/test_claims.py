@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from book_kit import claims, nbrun
+from book_kit import claims
+from book_kit.notebook import runner
 
 
 def test_docstring_examples_hold():
@@ -46,7 +47,7 @@ def test_wrong_number_of_values_is_explained():
 def test_the_sanitizer_masks_only_this_runs_value():
     from nbval.plugin import get_sanitize_patterns
 
-    rules = get_sanitize_patterns(nbrun.SANITIZE_FILE.read_text())
+    rules = get_sanitize_patterns(runner.SANITIZE_FILE.read_text())
     line = "✔ W: [0.1829, -0.1181] ± 0.0001 (this run: [0.182917, -0.11806])"
     for pattern, replacement in rules:
         line = re.sub(pattern, replacement, line)

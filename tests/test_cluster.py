@@ -67,7 +67,8 @@ def _paragraph() -> str:
 
 
 def _recipes() -> dict[str, str]:
-    """The paragraph's commands by tool: parallel, sbatch, kubernetes (the pods' command), export."""
+    """The paragraph's commands by tool: parallel, sbatch, kubernetes (the pods' command),
+    export."""
     found = {}
     for span in re.findall(r"`([^`]+)`", _paragraph()):
         word = span.split()[0]
@@ -114,7 +115,7 @@ def _environment(**extra) -> dict:
 
 def _make_course(folder: Path) -> Path:
     """A course folder: the chapter in chapters/, the class in submitted/<student>/ps1/."""
-    from book_kit import workbook
+    from book_kit.publishing import workbook
 
     (folder / "chapters").mkdir(parents=True)
     shutil.copy(MINI, folder / CHAPTER)
@@ -200,7 +201,8 @@ def _skip_without_slurm():
         pytest.skip(f"{', '.join(missing)} missing: `make cluster-tools` (part of `make test`) "
                     "installs Debian's slurm-wlm and munge when run as root")
     if os.geteuid() != 0:
-        pytest.skip("a Slurm cluster of the test's own needs root (slurmd starts jobs as their user)")
+        pytest.skip("a Slurm cluster of the test's own needs root "
+                    "(slurmd starts jobs as their user)")
 
 
 def _listening(port: int) -> list[str]:
@@ -301,7 +303,8 @@ PartitionName=grading Nodes={host} Default=YES MaxTime=INFINITE State=UP
         deadline = time.monotonic() + 30
         while not munge_socket.exists():
             assert time.monotonic() < deadline and daemons[0].poll() is None, \
-                (munge_dir / "munged.log").read_text() if (munge_dir / "munged.log").exists() else ""
+                ((munge_dir / "munged.log").read_text()
+                 if (munge_dir / "munged.log").exists() else "")
             time.sleep(0.2)
         for daemon in ("slurmctld", "slurmd"):
             daemons.append(subprocess.Popen([daemon, "-D", "-f", str(conf)], env=env,
@@ -369,7 +372,8 @@ def test_the_slurm_job_array_recipe_grades_the_class_as_one_run_would(tmp_path, 
         try:
             _run(command, course, _environment(SLURM_CONF=cluster_env["SLURM_CONF"]))
         except AssertionError as e:  # what the tasks and the daemons said
-            said = [f"{p.name}:\n{p.read_text()[-2000:]}" for p in sorted(course.glob("slurm-*.out"))]
+            said = [f"{p.name}:\n{p.read_text()[-2000:]}"
+                    for p in sorted(course.glob("slurm-*.out"))]
             said += [f"{p.name}:\n{p.read_text()[-2000:]}" for p in sorted(logs.glob("*.log"))]
             raise AssertionError("\n".join([str(e), *said])) from None
         print(f"the Slurm recipe ({SLICES} tasks, then merge): {time.perf_counter() - start:.0f} s")
@@ -390,7 +394,8 @@ def test_the_gnu_parallel_recipe_grades_the_class_as_one_run_would(tmp_path, who
     command = _readme_command("parallel")
     start = time.perf_counter()
     _run(command, course, _environment(PARALLEL_HOME=str(tmp_path / "parallel-home")))
-    print(f"the GNU parallel recipe ({SLICES} slices, then merge): {time.perf_counter() - start:.0f} s")
+    print(f"the GNU parallel recipe ({SLICES} slices, then merge): "
+          f"{time.perf_counter() - start:.0f} s")
     _same_grades(course / "grades", whole_class,
                  [course / f"grades-{k}" for k in range(1, SLICES + 1)])
 
@@ -445,7 +450,8 @@ def test_the_kubernetes_manifest_is_an_indexed_job_running_the_readmes_command()
     assert security["procMount"] == "Unmasked"
     assert security["seccompProfile"]["type"] in ("Unconfined", "Localhost")
     assert security.get("privileged") is not True
-    user = container.get("securityContext", {}).get("runAsUser", pod["securityContext"]["runAsUser"])
+    user = container.get("securityContext", {}).get("runAsUser",
+                                                    pod["securityContext"]["runAsUser"])
     assert 0 < user < 65536  # inside the 65,536 ids of the pod's user namespace
 
 
@@ -480,7 +486,8 @@ def test_the_containerfile_copies_enough_to_build_book_kit(tmp_path):
             for source in sources:
                 assert source not in (".", ".venv"), line
                 if (ROOT / source).is_dir():
-                    shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+                    shutil.copytree(ROOT / source, target,
+                                    ignore=shutil.ignore_patterns("__pycache__"))
                 else:
                     target.mkdir(parents=True, exist_ok=True)
                     shutil.copy(ROOT / source, target)

@@ -11,10 +11,12 @@ import types
 import nbformat
 import pytest
 
-from book_kit import colab
+from book_kit.publishing import colab
+
 from conftest import ROOT
 
-NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb")) + sorted(
+    (ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -29,6 +31,8 @@ def test_the_badge_opens_this_notebook_and_the_setup_cell_comes_first(path):
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert first_code.id == colab.SETUP_CELL_ID and first_code.source == colab.SETUP_SOURCE
     assert first_code.outputs == []  # ran in the chapter's own run, and printed nothing
+    assert first_code.metadata["jupyter"]["source_hidden"]  # folded: plumbing, not the book
+    assert all(c.cell_type == "markdown" for c in nb.cells[:nb.cells.index(first_code)])
 
 
 def test_the_repository_address_is_the_one_pyproject_gives():
@@ -77,11 +81,11 @@ def test_anywhere_else_the_setup_cell_does_nothing(monkeypatch, capsys):
 
 
 def test_a_workbook_gets_its_own_badge_and_keeps_its_header_second():
-    from book_kit import workbook
+    from book_kit.publishing import workbook
 
     chapter = ROOT / "chapters" / "ch03_2_linear_classifier.ipynb"
     nb = nbformat.reads(workbook.workbook_text(chapter), as_version=4)
-    assert [c.id for c in nb.cells[:3]] == [colab.BADGE_CELL_ID, workbook.HEADER_ID,
+    assert [c.id for c in nb.cells[:4]] == [colab.BADGE_CELL_ID, workbook.HEADER_ID, "title",
                                             colab.SETUP_CELL_ID]
     assert "/notebooks/ch03_2_linear_classifier.ipynb)" in nb.cells[0].source
     assert "Workbook: Chapter 3 (part 2)" in nb.cells[1].source

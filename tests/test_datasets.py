@@ -19,7 +19,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
+import book_kit
 from book_kit import datasets
+
 from conftest import MIRROR, ROOT
 
 MNIST_FILE = MIRROR / "mnist.npz"
@@ -28,7 +30,7 @@ MNIST_FILE = MIRROR / "mnist.npz"
 # --- blobs -----------------------------------------------------------------------------------
 
 def test_blobs_match_the_book():
-    inputs, targets = datasets.make_blobs(seed=0)
+    inputs, targets = book_kit.make_blobs(seed=0)
     assert inputs.shape == (2000, 2) and inputs.dtype == np.float32
     assert targets.shape == (2000, 1) and targets.dtype == np.float32
     assert (targets[:1000] == 0).all() and (targets[1000:] == 1).all()  # negatives first
@@ -41,25 +43,26 @@ def test_blobs_match_the_book():
 
 
 def test_blobs_are_deterministic_per_seed():
-    a, b, c = (datasets.make_blobs(100, seed=s)[0] for s in (1, 1, 2))
+    a, b, c = (book_kit.make_blobs(100, seed=s)[0] for s in (1, 1, 2))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     np.random.seed(5)
-    d = datasets.make_blobs(50)[0]
+    d = book_kit.make_blobs(50)[0]
     np.random.seed(5)
-    assert np.array_equal(d, datasets.make_blobs(50)[0])  # seed=None follows set_seed / np.random
+    assert np.array_equal(d, book_kit.make_blobs(50)[0])  # seed=None follows set_seed / np.random
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "10", True])
 def test_blobs_reject_bad_sizes(bad):
     with pytest.raises(ValueError, match="whole number"):
-        datasets.make_blobs(bad)
+        book_kit.make_blobs(bad)
 
 
 # --- a local server with every way a download can go wrong ----------------------------------
 
 def _wrong_content_npz() -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.zeros(s.shape, s.dtype) for k, s in datasets.MNIST.arrays.items()})
+    np.savez_compressed(buffer, **{k: np.zeros(s.shape, s.dtype)
+                                   for k, s in datasets.MNIST.arrays.items()})
     return buffer.getvalue()
 
 
@@ -98,7 +101,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    assert MNIST_FILE.exists(), f"the offline mirror {MNIST_FILE} is missing (set BOOK_KIT_DATA_MIRROR)"
+    assert MNIST_FILE.exists(), (f"the offline mirror {MNIST_FILE} is missing "
+                                 "(set BOOK_KIT_DATA_MIRROR)")
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -219,8 +223,8 @@ def test_corrupt_cache_without_a_source_names_file_and_hashes(data, server):
     message = str(caught.value)
     assert str(data / "mnist.npz") in message and "moved aside" in message
     assert "expected " + datasets.MNIST.arrays["x_train"].sha256 in message
-    assert "has SHA-256 " + hashlib.sha256(np.zeros((60000, 28, 28), np.uint8).tobytes()).hexdigest() \
-        in message
+    zeros_sha256 = hashlib.sha256(np.zeros((60000, 28, 28), np.uint8).tobytes()).hexdigest()
+    assert "has SHA-256 " + zeros_sha256 in message
     assert not (data / "mnist.npz").exists()
 
 
@@ -251,8 +255,8 @@ def test_unknown_name_lists_known_ones():
 # --- command line and import weight ----------------------------------------------------------
 
 def _cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "book_kit.cli", "data", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "book_kit.cli", "data", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_cli_list_fetch_verify(tmp_path):
@@ -275,7 +279,8 @@ def test_cli_list_fetch_verify(tmp_path):
 def test_loading_mnist_imports_no_framework(tmp_path):
     env = dict(os.environ, BOOK_KIT_DATA_DIR=str(tmp_path), BOOK_KIT_DATA_MIRROR=str(MIRROR))
     code = ("import sys, json, book_kit; book_kit.datasets.load_mnist(); "
-            "print(json.dumps([m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules]))")
+            "print(json.dumps([m for m in ('keras', 'tensorflow', 'torch', 'jax') "
+            "if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pytest
 
-from book_kit.diagnoses import diagnose_exception, diagnose_value, shape_diagnosis
-from book_kit.verdicts import ExerciseFailed, compare_values
+from book_kit.exercises.diagnoses import diagnose_exception, diagnose_value, shape_diagnosis
+from book_kit.exercises.verdicts import ExerciseFailed, compare_values
 
 tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
@@ -87,7 +87,8 @@ def test_jax_update_in_place_that_returns_nothing_is_told_to_return_the_new_arra
 
 def test_none_of_unknown_framework_keeps_the_return_question_and_lists_the_gradient_causes():
     message = diagnose_value(None, what="your answer")
-    assert message.startswith("your answer is None: did the function forget to `return` its result?")
+    assert message.startswith("your answer is None: "
+                              "did the function forget to `return` its result?")
     assert has_all(message, "tape.watch", "requires_grad=True")
 
 
@@ -425,7 +426,8 @@ def test_tensorflow_matmul_float64_and_float32():
     error = raised(tf.matmul, tf.constant(np.ones((1, 2))), tf.ones((2, 1)))
     message = diagnose_exception(error)
     assert "was expected to be a double tensor but is a float tensor" in str(error)
-    assert has_all(message, "In MatMul, input #1", "float tensor met a double", "tf.cast(x, tf.float32)")
+    assert has_all(message, "In MatMul, input #1", "float tensor met a double",
+                   "tf.cast(x, tf.float32)")
 
 
 def test_tensorflow_matmul_shapes_are_named():
@@ -477,8 +479,8 @@ def test_recognising_needs_no_framework(py):
     stand-in named like JAX's error is diagnosed and no framework gets imported."""
     out = py("""
         import sys, json
-        from book_kit.diagnoses import diagnose_exception, diagnose_value
-        from book_kit.verdicts import compare_values, ExerciseFailed
+        from book_kit.exercises.diagnoses import diagnose_exception, diagnose_value
+        from book_kit.exercises.verdicts import compare_values, ExerciseFailed
         TracerBool = type("TracerBoolConversionError", (TypeError,), {"__module__": "jax.errors"})
         hint = diagnose_exception(TracerBool("Attempted boolean conversion of traced array"))
         try:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from book_kit import exercises as ex
+from book_kit.exercises import checks
 
 RIGHT_LINE = "✔ Exercise X: correct!\n"
 SHOWN_ONLY = ("✔ Exercise X: right on the shown example (hidden tests run when your work is "
@@ -30,7 +31,8 @@ def test_a_failure_names_its_exercise():
 
 @pytest.mark.parametrize("answer, expected, words", [
     (lambda: None, 1.0, "is None: did the function forget to `return`"),
-    (lambda: np.ones(3), np.ones((3, 1)), r"has shape \(3,\), expected \(3, 1\) \(same numbers, different shape"),
+    (lambda: np.ones(3), np.ones((3, 1)),
+     r"has shape \(3,\), expected \(3, 1\) \(same numbers, different shape"),
     (lambda: np.ones(2), np.ones(3), r"has shape \(2,\), expected \(3,\)\."),
     (lambda: np.array([1.0, np.nan]), [1.0, 1.0], "contains NaN"),
     (lambda: np.array([np.inf]), [1.0], "contains infinity"),
@@ -136,7 +138,7 @@ def test_in_jupyter_a_failure_shows_its_message_without_traceback(tmp_path):
 
 
 def test_summary_lists_every_exercise_and_fails_unless_all_are_right(capsys):
-    ex._exercises.clear()
+    checks._exercises.clear()
     a, b, c, d = (ex.Exercise(f"Exercise {n}") for n in "ABCD")
     a.check(lambda: 2, expected=2)
     a.done(1)
@@ -156,7 +158,7 @@ def test_summary_lists_every_exercise_and_fails_unless_all_are_right(capsys):
         exercise.check(lambda: value, expected=value)
         exercise.done(1)
     ex.summary()
-    ex._exercises.clear()
+    checks._exercises.clear()
 
 
 def test_when_grading_checks_keep_answers_for_the_grader_and_judge_nothing(monkeypatch, capsys):
@@ -174,3 +176,34 @@ def test_when_grading_checks_keep_answers_for_the_grader_and_judge_nothing(monke
     assert [(e["case"], e["part"]) for e in sent] == [("shown", ""), ("h", "A"), ("h", "B")]
     assert sent[0]["value"] == {"shape": [], "data": [3.0]} and "is None" in sent[2]["error"]
     assert json.loads(record.collect()) == []  # taken once
+
+
+def test_an_unattempted_exercise_is_shown_calmly_and_a_wrong_one_in_red():
+    """In Jupyter a student who has not started is not wrong: "not attempted yet" is a plain
+    line (no red error box), a wrong answer is red, and the summary is calm until something is
+    wrong."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["import book_kit\nbook_kit.setup_notebook()\nfrom book_kit import exercises as ex\n"
+             "def double(x):\n    raise NotImplementedError()",
+             "exercise = ex.Exercise('Exercise 1 (double)')\n"
+             "exercise.check(double, expected=8, args=(4,))\nexercise.done(1)",
+             "ex.summary()",
+             "def double(x):\n    return x + 2",
+             "exercise = ex.Exercise('Exercise 1 (double)')\n"
+             "exercise.check(double, expected=6, args=(3,))\nexercise.done(1)",
+             "ex.summary()"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c, metadata={"tags": ["raises-exception"]})
+                for c in cells]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    unattempted, calm_summary, wrong, red_summary = (nb.cells[i].outputs for i in (1, 2, 4, 5))
+    for outputs in (unattempted, calm_summary):
+        assert not [o for o in outputs if o.output_type == "error"], outputs
+    text = "".join(o.get("text", "") for o in unattempted)
+    assert text.startswith("○ ") and "not attempted yet" in text
+    assert "○ not attempted yet" in "".join(o.get("text", "") for o in calm_summary)
+    for outputs in (wrong, red_summary):
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert errors and "\x1b[31m✘" in errors[0].traceback[0]

@@ -106,7 +106,8 @@ def test_every_numbered_section_of_the_book_is_a_heading_with_its_number_and_tit
     assert not missing, "sections with no heading: " + "; ".join(missing)
     for number, title in BOOK_SECTIONS:
         for name, ours in headings[number]:
-            assert ours == _normal(title), f"{name}: {number} is titled {ours!r}, the book's is {title!r}"
+            assert ours == _normal(title), (f"{name}: {number} is titled {ours!r}, "
+                                            f"the book's is {title!r}")
     unknown = set(headings) - {n for n, _ in BOOK_SECTIONS}
     assert not unknown, f"headings numbered like no section of the book: {sorted(unknown)}"
 

@@ -16,7 +16,8 @@ def keras_not_loaded(monkeypatch):
 
 def test_cli_info_reports_versions_backend_and_devices():
     out = subprocess.run([sys.executable, "-m", "book_kit.cli", "info"], capture_output=True,
-                         text=True, env={"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin"}, timeout=300)
+                         text=True, env={"KERAS_BACKEND": "jax", "PATH": "/usr/bin:/bin"},
+                         timeout=300)
     assert out.returncode == 0, out.stderr
     text = out.stdout
     for name in ("python", "numpy", "keras", "tensorflow", "torch", "jax"):

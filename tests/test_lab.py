@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from book_kit import workspace
+from book_kit.publishing import workspace
+
 from conftest import ROOT, free_port
 
 
@@ -22,7 +23,8 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
     port, token = free_port(), secrets.token_hex(16)
     args = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
             f"--IdentityProvider.token={token} --ServerApp.port_retries=0")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"))
     work = tmp_path / "work"
     # the news setting is written by `make lab` itself: take away one an earlier run left (only
     # when it holds nothing else), so that this test sees this run's
@@ -49,7 +51,8 @@ def test_make_lab_serves_the_chapter_notebooks(tmp_path):
         assert expected and expected <= names
         # ... and they are the reader's copies, not the book's
         for name in expected:
-            assert (work / "chapters" / name).read_bytes() == (ROOT / "chapters" / name).read_bytes()
+            assert (work / "chapters" / name).read_bytes() == \
+                (ROOT / "chapters" / name).read_bytes()
         assert {p.name for p in (work / "workbooks").glob("*.ipynb")} == \
             {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
         # without the token the API refuses
@@ -163,8 +166,9 @@ def test_lab_settings_turn_the_news_off_in_the_environment_and_keep_other_settin
     assert path == tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     assert json.loads(path.read_text()) == {
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
-    path.write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
-                                "@jupyterlab/apputils-extension:notification": {"fetchNews": "true"}}))
+    path.write_text(json.dumps({
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "true"}}))
     workspace.lab_settings(tmp_path)                   # what is there already stays
     assert json.loads(path.read_text())["@jupyterlab/apputils-extension:notification"] == {
         "fetchNews": "true"}
@@ -188,7 +192,7 @@ def test_the_news_setting_is_the_one_jupyterlab_reads():
 
 def test_kernels_of_this_environment_show_no_tensorflow_log_lines():
     """A kernel started the way JupyterLab starts one: TensorFlow's start-up and XLA lines stay
-    out of the cell (book_kit.nbrun.install_quiet_kernels, run by make install)."""
+    out of the cell (book_kit.notebook.quiet.install_quiet_kernels, run by make install)."""
     from jupyter_client.manager import start_new_kernel
 
     # ipykernel captures nothing under pytest (PYTEST_CURRENT_TEST): a kernel as JupyterLab's

@@ -3,7 +3,7 @@
 
 nbgrader scores a check cell 0 if it raises or writes to stderr, full points if it runs clean, and
 the number it ends with for partial credit; every check cell ends with
-``exercise.done(points)`` for that (book_kit/exercises.py)."""
+``exercise.done(points)`` for that (book_kit/exercises/checks.py)."""
 
 import csv
 import os
@@ -15,9 +15,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_kit import exercises, workbook
+from book_kit import exercises
 from book_kit.grading import course as grading_course
 from book_kit.grading.config import Settings
+from book_kit.publishing import workbook
+
 from conftest import ROOT
 
 CHAPTERS = sorted((ROOT / "chapters").glob("ch*.ipynb"))

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from book_kit import nbrun
+from book_kit.notebook import quiet
+
 from conftest import ROOT
 
 # What C-level framework logging looks like: absl's and glog-style lines (I0000 00:00:...),
@@ -48,7 +49,8 @@ def test_setup_notebook_keeps_c_level_log_lines_out_of_a_stock_kernels_cells(tmp
     env["IPYTHONDIR"] = str(tmp_path / "ipython")  # no profile of the user's
     terminal = tmp_path / "kernel-stderr.txt"       # what the terminal running Jupyter gets
     km = KernelManager(kernel_name="stock",
-                       kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+                       kernel_spec_manager=KernelSpecManager(
+                           kernel_dirs=[str(tmp_path / "kernels")]))
     streams: dict[str, list] = {}
     with open(terminal, "w") as stderr:
         km.start_kernel(env=env, cwd=str(ROOT), stderr=stderr)
@@ -60,7 +62,8 @@ def test_setup_notebook_keeps_c_level_log_lines_out_of_a_stock_kernels_cells(tmp
             def run(code):
                 out = streams.setdefault(code, [])
                 kc.execute_interactive(code, timeout=300, output_hook=lambda m: out.append(
-                    (m["content"]["name"], m["content"]["text"])) if m["msg_type"] == "stream" else None)
+                    (m["content"]["name"], m["content"]["text"]))
+                    if m["msg_type"] == "stream" else None)
 
             # first, proof that this kernel forwards C-level stderr into cells, as a stock one does
             run('import os; os.write(2, b"C-level before\\n")')
@@ -86,7 +89,7 @@ def test_setup_notebook_keeps_c_level_log_lines_out_of_a_stock_kernels_cells(tmp
 
 def test_outside_a_kernel_nothing_changes(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
-    assert nbrun.keep_c_output_out_of_cells() is None
+    assert quiet.keep_c_output_out_of_cells() is None
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 
 
@@ -103,21 +106,21 @@ def test_an_unknown_kernel_stream_falls_back_to_tensorflows_switch(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
     monkeypatch.setattr(sys, "stderr", _kernel_stream())
-    assert nbrun.keep_c_output_out_of_cells() == "env"
+    assert quiet.keep_c_output_out_of_cells() == "env"
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
     # the reader's own setting is kept
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
-    assert nbrun.keep_c_output_out_of_cells() is None
+    assert quiet.keep_c_output_out_of_cells() is None
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
 
 
 def test_a_quiet_kernel_is_left_alone(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
-    quiet = _kernel_stream(_should_watch=False, _original_stdstream_fd=None,
-                           watch_fd_thread=None, _original_stdstream_copy=None)
-    monkeypatch.setattr(sys, "stderr", quiet)
-    assert nbrun.keep_c_output_out_of_cells() is None
+    stream = _kernel_stream(_should_watch=False, _original_stdstream_fd=None,
+                            watch_fd_thread=None, _original_stdstream_copy=None)
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert quiet.keep_c_output_out_of_cells() is None
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 
 

@@ -34,7 +34,8 @@ def test_pyproject_pins_the_book_stack_exactly_and_once():
     extras = _pyproject()["project"]["optional-dependencies"]
     pins = _pins(r for group in extras.values() for r in group)
     for name in FRAMEWORKS:  # pinned with ==, one version in every extra that names it
-        assert len(pins.get(name, ())) == 1, f"{name} must be pinned to one version: {pins.get(name)}"
+        assert len(pins.get(name, ())) == 1, \
+            f"{name} must be pinned to one version: {pins.get(name)}"
         assert all(re.match(rf"^\s*{re.escape(name)}\s*==", r) for group in extras.values()
                    for r in group if re.match(rf"^\s*{re.escape(name)}\s*[=<>~!;]", r)), name
     assert pins["tensorflow"] == pins["tensorflow-cpu"]  # the CPU build on Linux, the same release
@@ -60,7 +61,8 @@ def test_environment_yml_installs_through_pyproject_and_agrees():
     assert "-e .[all,dev]" in pip_deps
     # no framework is pinned a second time on the conda side
     names = {re.split(r"[=<> ]", d)[0].lower() for d in conda_deps}
-    assert not names & {"tensorflow", "tensorflow-cpu", "torch", "pytorch", "jax", "jaxlib", "keras"}
+    assert not names & {"tensorflow", "tensorflow-cpu", "torch", "pytorch", "jax", "jaxlib",
+                        "keras"}
     python = next(d for d in conda_deps if d.startswith("python="))
     minor = tuple(int(p) for p in python.split("=")[1].split(".")[:2])
     requires = _pyproject()["project"]["requires-python"]
@@ -73,8 +75,8 @@ def test_readme_has_the_two_commands_and_ci_calls_the_test_one():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
-    commands = [l for l in ci.splitlines() if l.strip() and not l.startswith("#")
-                and not l.startswith(("set ", "cd ", "export "))]
+    commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")
+                and not line.startswith(("set ", "cd ", "export "))]
     assert commands == ["make test"]
     assert "BOOK_KIT_DATA_MIRROR" in ci and "../shared/datasets" in ci
 

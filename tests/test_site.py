@@ -16,7 +16,8 @@ import threading
 import nbformat
 import pytest
 
-from book_kit import site
+from book_kit.publishing import site
+
 from conftest import ROOT
 
 CHAPTERS = sorted((ROOT / "chapters").glob("ch*.ipynb"))

@@ -6,7 +6,9 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 
-from book_kit import nbrun, workbook
+from book_kit.notebook import convention, runner
+from book_kit.publishing import workbook
+
 from conftest import ROOT
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -54,7 +56,7 @@ def test_workbook_is_deterministic_keeps_ids_and_clears_outputs():
 def test_every_chapter_has_exercises_with_fixed_verdict_lines():
     for chapter in CHAPTERS:
         nb = nbformat.read(chapter, as_version=4)
-        checks = workbook.check_cells(nb)
+        checks = convention.check_cells(nb)
         assert checks, f"{chapter.name} has no exercises"
         for cell in checks:
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
@@ -86,7 +88,7 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
     target = tmp_path / chapter.name
     nbformat.write(_workbook_with_stored_outputs(chapter), target)
     junit = tmp_path / "junit.xml"
-    result = nbrun.run_nbval(target, backend=nbrun.stored_backend(chapter), cell_timeout=900,
+    result = runner.run_nbval(target, backend=runner.stored_backend(chapter), cell_timeout=900,
                              extra=[f"--junitxml={junit}"])
     assert junit.exists(), result.stdout[-3000:]
     failed = set()
@@ -94,7 +96,7 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
         if any(child.tag in ("failure", "error") for child in case):
             failed.add(int(re.search(r"Cell (\d+)", case.get("name")).group(1)))
     code_cells = [c for c in nbformat.read(target, as_version=4).cells if c.cell_type == "code"]
-    checks = {i for i, c in enumerate(code_cells) if workbook.is_check_cell(c)}
+    checks = {i for i, c in enumerate(code_cells) if convention.is_check_cell(c)}
     summary = {i for i, c in enumerate(code_cells) if c.get("id") == "exercises-summary"}
     assert len(summary) == 1 and max(summary) == len(code_cells) - 1  # the last cell
     assert failed == checks | summary, (

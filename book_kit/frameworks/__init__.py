@@ -34,6 +34,14 @@ class Framework:
     global_seed : bool
         Whether it has a global random generator for ``book_kit.set_seed`` to seed (JAX has not:
         its random functions take a key).
+    array_modules : tuple of str
+        The top-level modules its tensors' types come from (JAX's arrays are ``jaxlib``'s).
+    aliases : tuple of str
+        Words that name it in code and prose (``tf``, ``jnp``): how a check tells which
+        framework an answer is meant to be in.
+    quiet_env : dict
+        Environment variables that keep its C++ start-up log lines out of notebook cells, read
+        once as it loads (:mod:`book_kit.notebook.quiet`).
     """
 
     name: str
@@ -42,18 +50,27 @@ class Framework:
     distributions: tuple[str, ...]
     modes: dict[str, str]
     global_seed: bool = True
+    array_modules: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    quiet_env: dict = dataclasses.field(default_factory=dict)
 
 
 REGISTRY = {f.name: f for f in (
     Framework("tensorflow", "TensorFlow", "tensorflow",
               ("tensorflow-cpu", "tensorflow", "tensorflow-macos"),
               {"eager": "TF eager", "function": "tf.function",
-               "xla": "tf.function(jit_compile=True)"}),
+               "xla": "tf.function(jit_compile=True)"},
+              array_modules=("tensorflow",), aliases=("tensorflow", "tf"),
+              quiet_env={"TF_CPP_MIN_LOG_LEVEL": "1"}),
     Framework("torch", "PyTorch", "torch", ("torch",),
-              {"eager": "torch eager", "compile": "torch.compile"}),
+              {"eager": "torch eager", "compile": "torch.compile"}, array_modules=("torch",),
+              aliases=("pytorch", "torch")),
     Framework("jax", "JAX", "jax", ("jax",), {"eager": "JAX without jit", "jit": "jax.jit"},
-              global_seed=False),
+              global_seed=False, array_modules=("jax", "jaxlib"),
+              aliases=("jax", "jnp")),
 )}
+# What Keras adds on top: its own import name, loaded with a backend (Colab's check, the seeding)
+KERAS = "keras"
 NAMES = tuple(REGISTRY)
 
 
@@ -78,8 +95,12 @@ def get(name: str):
 
     Example
     -------
-    >>> frameworks.get("jax").devices()
+    >>> from book_kit import frameworks
+    >>> frameworks.get("jax").devices()   # needs JAX   # doctest: +SKIP
     ['cpu:0']
+    >>> frameworks.get("tf")   # the registry's names only
+    Traceback (most recent call last):
+    ValueError: Unknown framework 'tf'; choose one of tensorflow, torch, jax.
     """
     return importlib.import_module(f"book_kit.frameworks.{_check(name)}")
 

@@ -22,9 +22,12 @@ class LinearTrainer:
 
     Example
     -------
-    >>> trainer = frameworks.get("jax").LinearTrainer(inputs, targets, W0, b0, mode="jit")
-    >>> losses = [trainer.step() for _ in range(40)]
-    >>> W, b = trainer.weights()
+    >>> from book_kit import frameworks
+    >>> # needs JAX and the chapter's inputs, targets, W0 and b0
+    >>> trainer = frameworks.get("jax").LinearTrainer(  # doctest: +SKIP
+    ...     inputs, targets, W0, b0, mode="jit")
+    >>> losses = [trainer.step() for _ in range(40)]   # needs JAX   # doctest: +SKIP
+    >>> W, b = trainer.weights()   # needs JAX   # doctest: +SKIP
     """
 
     MODES: dict[str, str] = {}

@@ -16,6 +16,27 @@ def devices() -> list[str]:
     """The devices JAX sees, as ``["cpu:0", ...]``."""
     return [f"{d.platform}:{d.id}" for d in jax.devices()]
 
+def key(seed: int):
+    """A JAX PRNG key (``jax.random.key``): JAX has no global generator to seed."""
+    return jax.random.key(seed)
+
+
+def set_cpu_device_count(count: int) -> bool:
+    """Ask JAX for ``count`` CPU devices through its public ``jax_num_cpu_devices`` setting.
+
+    Returns
+    -------
+    bool
+        True if JAX will show ``count`` devices; False if it made its devices already with
+        another number (fixed once made: the kernel has to restart).
+    """
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError:  # JAX refuses once its devices exist, unless the number is the same
+        return jax.device_count() == count
+    return True
+
+
 def to_numpy(x) -> np.ndarray:
     """A JAX array as a NumPy array (waits for the computation)."""
     return np.asarray(x)
@@ -59,7 +80,8 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
 
 
 class LinearTrainer(base.LinearTrainer):
-    """The linear classifier's trainer in JAX (modes ``eager``, ``jit``); see :class:`base.LinearTrainer`."""
+    """The linear classifier's trainer in JAX (modes ``eager``, ``jit``); see
+    :class:`base.LinearTrainer`."""
     MODES = MODES
 
     def _setup(self, inputs, targets, W0, b0, mode):
@@ -68,7 +90,8 @@ class LinearTrainer(base.LinearTrainer):
         self._step = training_step if mode == "eager" else jax.jit(training_step)
 
     def step(self) -> float:
-        """One full-batch step; returns the loss before the update (``float`` waits for the result)."""
+        """One full-batch step; returns the loss before the update (``float`` waits for the
+        result)."""
         loss, self.W, self.b = self._step(self.inputs, self.targets, self.W, self.b,
                                           self.learning_rate)
         return float(loss)  # float() waits for the result: timings include the work

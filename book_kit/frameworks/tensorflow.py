@@ -60,7 +60,8 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
 
 
 class LinearTrainer(base.LinearTrainer):
-    """The linear classifier's trainer in TensorFlow (modes ``eager``, ``function``, ``xla``); see :class:`base.LinearTrainer`."""
+    """The linear classifier's trainer in TensorFlow (modes ``eager``, ``function``, ``xla``); see
+    :class:`base.LinearTrainer`."""
     MODES = MODES
 
     def _setup(self, inputs, targets, W0, b0, mode):

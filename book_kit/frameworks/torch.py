@@ -30,7 +30,8 @@ def derivatives(fn, x: float) -> tuple[float, float, float]:
     """f(x), f'(x) and f''(x) with torch.autograd.grad (float64). ``fn(x, math)`` gets torch."""
     x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     y = fn(x, torch)
-    (dy_dx,) = torch.autograd.grad(y, x, create_graph=True)  # keep the graph: we differentiate again
+    # keep the graph: we differentiate again
+    (dy_dx,) = torch.autograd.grad(y, x, create_graph=True)
     (d2y_dx2,) = torch.autograd.grad(dy_dx, x)
     return y.item(), dy_dx.item(), d2y_dx2.item()
 
@@ -61,7 +62,8 @@ def training_step(inputs, targets, W, b, learning_rate=0.1):
 
 
 class LinearTrainer(base.LinearTrainer):
-    """The linear classifier's trainer in PyTorch (modes ``eager``, ``compile``); see :class:`base.LinearTrainer`."""
+    """The linear classifier's trainer in PyTorch (modes ``eager``, ``compile``); see
+    :class:`base.LinearTrainer`."""
     MODES = MODES
 
     def _setup(self, inputs, targets, W0, b0, mode):

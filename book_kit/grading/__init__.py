@@ -16,8 +16,9 @@ the same way):
 - ``judge``: answers against the chapter's own, a :class:`~book_kit.grading.judge.Verdict` per
   exercise;
 - ``course``: the class (students, shards, the chapter's reference answers, the results);
-- ``gradebook``: the class files (CSV, the class page, feedback pages); ``cache``: what is kept
-  so nothing is done twice.
+- ``gradebook``: the class files (CSV, the class page, feedback pages), a submission's markdown
+  made safe HTML by ``markdown_html`` (maths as MathML); ``cache``: what is kept so nothing is
+  done twice.
 
 Nothing here is imported by ``import book_kit``; the graded kernel imports only ``record``.
 """

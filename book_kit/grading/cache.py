@@ -49,8 +49,11 @@ def context_key(context: bytes, settings: Settings) -> str:
 
     Example
     -------
-    >>> context_key(b"chapter", Settings())[:8]   # doctest: +SKIP
-    'a3f09c1e'
+    >>> key = context_key(b"chapter", Settings())
+    >>> len(key), key == context_key(b"chapter", Settings())
+    (64, True)
+    >>> key != context_key(b"another chapter", Settings())
+    True
     """
     digest = hashlib.sha256(context)
     for path in package_sources():
@@ -103,9 +106,15 @@ class ResultCache:
 
     Example
     -------
-    >>> cache = ResultCache(out / ".cache", chapter.context(), settings)   # doctest: +SKIP
-    >>> cache.get(submission) is None   # not graded yet                   # doctest: +SKIP
+    >>> from book_kit.grading.judge import Verdict
+    >>> submission = Path("12345.ipynb")
+    >>> _ = submission.write_text("{}")
+    >>> cache = ResultCache(Path("grades/.cache"), b"chapter", Settings())
+    >>> cache.get(submission) is None   # not graded yet
     True
+    >>> cache.put(submission, [Verdict("ex1", True, 1.0, "")])
+    >>> cache.get(submission)
+    [Verdict(exercise='ex1', passed=True, fraction=1.0, message='')]
     """
 
     def __init__(self, folder: Path, context: bytes, settings: Settings):

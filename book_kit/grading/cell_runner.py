@@ -436,7 +436,8 @@ async def run(job: dict) -> dict:
             except OSError:  # only a convenience for the instructor: never costs the grades
                 pass
     except Exception as e:  # the kernel never started
-        report["stopped"] = report["stopped"] or f"the kernel did not start ({type(e).__name__}: {_short(e)})"
+        report["stopped"] = (report["stopped"]
+                             or f"the kernel did not start ({type(e).__name__}: {_short(e)})")
     finally:
         log.close()
         kill_leftovers()

@@ -88,7 +88,8 @@ def load(path: Path | None) -> dict:
         kind = _KEYS.get(key)
         if kind is None:
             raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(_KEYS)}")
-        if kind is dt.datetime and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        if (kind is dt.datetime and isinstance(value, dt.date)
+                and not isinstance(value, dt.datetime)):
             value = data[key] = dt.datetime.combine(value, dt.time(23, 59, 59))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = data[key] = float(value)

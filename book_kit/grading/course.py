@@ -27,12 +27,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from book_kit import workbook
-from book_kit.grading import (cache, config, gradebook, notebook, private_tests, record, run,
-                              secrets)
+from book_kit.grading import cache, config, gradebook, notebook, private_tests, record, run, secrets
 from book_kit.grading.config import Settings
 from book_kit.grading.gradebook import Row
 from book_kit.grading.judge import Verdict, judge, keyed
+from book_kit.notebook import convention
 
 
 class UsageError(ValueError):
@@ -76,7 +75,7 @@ def load_chapter(path: Path, settings: Settings, out_dir: Path) -> Chapter:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as e:
         raise UsageError(f"{path} is not a readable notebook: {e}") from None
-    checks = notebook.exercises(nb)
+    checks = convention.exercises(nb)
     if not checks:
         raise UsageError(f"{path} has no check cells (cell ids ending in '-check').")
     try:
@@ -249,8 +248,8 @@ def judge_run(chapter: Chapter, result: run.Run, reference: dict,
 def exercise_points(chapter_nb, overrides: dict | None = None) -> dict[str, float]:
     """Each exercise's points: its check cell's nbgrader ``points`` (1 if none), or the override."""
     points = {}
-    for cell in workbook.check_cells(chapter_nb):
-        name = notebook.exercise_id(cell)
+    for cell in convention.check_cells(chapter_nb):
+        name = convention.exercise_id(cell)
         points[name] = float((overrides or {}).get(
             name, cell.metadata.get("nbgrader", {}).get("points", 1)))
     return points
@@ -363,7 +362,8 @@ def _check_sandbox(settings: Settings) -> None:
 
 def grade(chapter_path: Path, submissions: list, out_dir: Path, settings: Settings,
           progress: bool = True, shard: tuple[int, int] | None = None) -> list[Row]:
-    """Grade ``submissions`` and write every output into ``out_dir`` (``book_kit.grading.gradebook``).
+    """Grade ``submissions`` and write every output into ``out_dir``
+    (``book_kit.grading.gradebook``).
 
     Parameters
     ----------

@@ -11,7 +11,14 @@
 
 Example
 -------
->>> write_all(rows, titles, "ch03_1.ipynb", Path("grades"), notebooks)
+>>> rows = [Row("alice", "ex1", True, "", points=2.0, max_points=2.0),
+...         Row("bob", "ex1", False, "your answer is 6, expected 8", max_points=2.0)]
+>>> Path("grades").mkdir()
+>>> titles = {"ex1": "Exercise 1 (double)"}
+>>> [r.student for r in write_all(rows, titles, "ch03_1.ipynb", Path("grades"))]
+['alice', 'bob']
+>>> sorted(p.name for p in Path("grades").iterdir())
+['gradebook.csv', 'gradebook.html', 'grading.json', 'scores.csv']
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ import re
 import shutil
 from pathlib import Path
 
-from book_kit import workbook
-from book_kit.grading.notebook import exercise_id
+from book_kit.notebook import convention
+from book_kit.notebook.convention import exercise_id
 from book_kit.tables import format_table
 
 
@@ -79,6 +86,8 @@ def by_student(rows: list[Row]) -> dict[str, dict[str, Row]]:
 
     Example
     -------
+    >>> rows = [Row("alice", "ex1", True, "", points=2.0, max_points=2.0),
+    ...         Row("alice", "ex2", False, "wrong on a hidden test", points=5.0, max_points=9.0)]
     >>> by_student(rows)["alice"]["ex1"].points
     2.0
     """
@@ -93,6 +102,8 @@ def totals(results: dict[str, Row]) -> tuple[float, float]:
 
     Example
     -------
+    >>> rows = [Row("alice", "ex1", True, "", points=2.0, max_points=2.0),
+    ...         Row("alice", "ex2", False, "wrong on a hidden test", points=5.0, max_points=9.0)]
     >>> totals(by_student(rows)["alice"])
     (7.0, 11.0)
     """
@@ -164,12 +175,14 @@ def _histogram_svg(percents: list[float]) -> str:
 
 
 _SORT_SCRIPT = """
-document.querySelectorAll('th.sortable').forEach((th, column) => th.addEventListener('click', () => {
+document.querySelectorAll('th.sortable').forEach((th, column) =>
+    th.addEventListener('click', () => {
   const body = th.closest('table').tBodies[0];
   const rows = Array.from(body.rows);
   const ascending = th.dataset.order !== 'asc';
   th.dataset.order = ascending ? 'asc' : 'desc';
-  const key = row => { const cell = row.cells[column]; const v = cell.dataset.value ?? cell.textContent;
+  const key = row => { const cell = row.cells[column];
+                       const v = cell.dataset.value ?? cell.textContent;
                        return isNaN(parseFloat(v)) ? v.toLowerCase() : parseFloat(v); };
   rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (ascending ? 1 : -1));
   rows.forEach(row => body.appendChild(row));
@@ -203,7 +216,8 @@ def write_class_html(rows: list[Row], titles: dict[str, str], chapter: str, path
             cells.append(f"<td class='{kind}' data-value='{r.points}'>"
                          f"{_number(r.points)}/{_number(r.max_points)}{reason}</td>")
         page = html.escape(feedback_file(Path("."), student).as_posix(), quote=True)
-        body.append(f"<tr><th><a href='{page}'>{html.escape(student)}</a></th><td class='score' data-value='{percent:.2f}'>"
+        body.append(f"<tr><th><a href='{page}'>{html.escape(student)}</a></th>"
+                    f"<td class='score' data-value='{percent:.2f}'>"
                     f"{_number(total)}/{_number(most)} ({percent:.0f} %)</td>"
                     f"<td class='{'late' if late else ''}'>{'late' if late else ''}</td>"
                     + "".join(cells) + "</tr>")
@@ -239,39 +253,69 @@ def write_feedback(graded_nb, results: list[Row], titles: dict[str, str], chapte
     """A student's graded notebook, each check cell followed by its verdict, as one HTML page.
 
     ``graded_nb`` is None when the submission could not be run; the page then gives the reason.
-    Markdown is rendered with its raw HTML escaped (mistune), code highlighted (Pygments): a
-    submission is not trusted to put scripts into a page its student or instructor opens.
+    Markdown is rendered with its raw HTML escaped (mistune) and its maths as MathML (no script,
+    so the page works offline), code highlighted (Pygments): a submission is not trusted to put
+    scripts into a page its student or instructor opens (:mod:`book_kit.grading.markdown_html`).
+    Each verdict names and links to its section (the nearest heading above its check cell); the
+    verdicts at the top link to their places in the notebook.
     """
-    import mistune
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    markdown = mistune.create_markdown(escape=True)
+    from book_kit.grading import markdown_html  # mistune, only when a page is written
+
+    ids: set[str] = set()  # the page's ids: headings' and verdicts'
+    markdown = markdown_html.Markdown(ids)
     formatter = HtmlFormatter(cssclass="code")
     total = sum(r.points for r in results)
     most = sum(r.max_points for r in results)
     student = results[0].student if results else ""
     by_exercise = {r.exercise: r for r in results}
+    sections: dict[str, tuple[str, str]] = {}  # exercise -> its section's (id, heading's HTML)
+    anchors: dict[str, str] = {}  # exercise -> the id of its verdict in the notebook
 
-    def verdict(r: Row) -> str:
+    def verdict(r: Row, anchor: str | None = None, link: str | None = None) -> str:
         kind = "ok" if r.passed else ("partial" if r.points else "no")
         text = "✔ correct" if r.passed else f"✘ {html.escape(r.message)}"
-        return (f"<div class='verdict {kind}'><b>{html.escape(titles.get(r.exercise, r.exercise))}"
-                f": {_number(r.points)} of {_number(r.max_points)} points.</b> {text}</div>")
+        title = html.escape(titles.get(r.exercise, r.exercise))
+        if link:
+            title = f"<a href='#{link}'>{title}</a>"
+        where = ""
+        if r.exercise in sections:
+            section, heading = sections[r.exercise]
+            # the heading as rendered (escaped, maths and all), less its own links: no link
+            # may stand inside another
+            heading = re.sub(r"</?a\b[^>]*>", "", heading)
+            where = f"<div class='section'>Section: <a href='#{section}'>{heading}</a></div>"
+        anchored = f" id='{anchor}'" if anchor else ""
+        return (f"<div class='verdict {kind}'{anchored}><b>{title}: {_number(r.points)} of "
+                f"{_number(r.max_points)} points.</b> {text}{where}</div>")
 
+    notebook_parts = []
+    for cell in (graded_nb.cells if graded_nb is not None else []):
+        if cell.cell_type == "markdown":
+            notebook_parts.append(f"<div class='markdown'>{markdown(cell.source)}</div>")
+        elif cell.cell_type == "code":
+            notebook_parts.append(highlight(cell.source, PythonLexer(), formatter))
+            exercise = exercise_id(cell) if convention.is_check_cell(cell) else None
+            if exercise not in by_exercise:
+                continue
+            anchor = None
+            if exercise not in anchors:  # its first check cell: the one the top links to
+                if markdown.section:
+                    sections[exercise] = markdown.section
+                anchor = anchors[exercise] = markdown_html.unique_id(
+                    "exercise-" + re.sub(r"[^A-Za-z0-9_-]+", "-", exercise), ids)
+            notebook_parts.append(verdict(by_exercise[exercise], anchor=anchor))
     parts = [f"<h1>Feedback: {html.escape(student)}, {html.escape(chapter)}</h1>",
              f"<p><b>{_number(total)} of {_number(most)} points.</b>"
              + (" Submitted after the deadline." if any(r.late for r in results) else "")
-             + "</p>", "".join(verdict(r) for r in results)]
-    for cell in (graded_nb.cells if graded_nb is not None else []):
-        if cell.cell_type == "markdown":
-            parts.append(f"<div class='markdown'>{markdown(cell.source)}</div>")
-        elif cell.cell_type == "code":
-            parts.append(highlight(cell.source, PythonLexer(), formatter))
-            if workbook.is_check_cell(cell) and exercise_id(cell) in by_exercise:
-                parts.append(verdict(by_exercise[exercise_id(cell)]))
+             + "</p>", "".join(verdict(r, link=anchors.get(r.exercise)) for r in results),
+             *notebook_parts]
     path.parent.mkdir(parents=True, exist_ok=True)
+    # maths in a font with OpenType MATH tables where the system has one (macOS, Windows, TeX,
+    # Linux's DejaVu): in the default serif font a displayed sum stays small, its limits cramped
     path.write_text(f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Feedback: {html.escape(student)}, {html.escape(chapter)}</title>
@@ -279,9 +323,12 @@ def write_feedback(graded_nb, results: list[Row], titles: dict[str, str], chapte
 body{{max-width:60em}}.code{{background:#f6f6f6;padding:2px 8px;border:1px solid #ddd}}
 .verdict{{margin:4px 0 14px 0;padding:6px 10px;border-left:4px solid}}
 .verdict.ok{{border-color:#009E73}}.verdict.partial{{border-color:#b07000}}
-.verdict.no{{border-color:#D55E00}}{formatter.get_style_defs('.code')}</style></head>
+.verdict.no{{border-color:#D55E00}}.verdict .section{{font-size:90%;color:#444;margin-top:2px}}
+.verdict:target{{background:#fff8dc}}math[display=block]{{margin:0.6em 0}}
+math{{font-family:'STIX Two Math','Cambria Math','Latin Modern Math','DejaVu Math TeX Gyre',math}}
+code.tex{{color:#8a1c1c}}{formatter.get_style_defs('.code')}</style></head>
 <body>{''.join(parts)}</body></html>
-""", encoding="utf-8")
+""", encoding="utf-8", errors="replace")  # a lone surrogate in a submission: shown as ?
 
 
 def write_all(rows: list[Row], titles: dict[str, str], chapter: str, out_dir: Path) -> list[Row]:
@@ -336,8 +383,13 @@ def lms_grades(rows: list[Row], max_feedback: int = 2000) -> dict[str, dict]:
 
     Example
     -------
-    >>> lms_grades(rows)["12345"]["points"]   # doctest: +SKIP
+    >>> rows = [Row("12345", "ex1", True, "", points=2.5, max_points=2.5),
+    ...         Row("12345", "ex2", False, "wrong on a hidden test", points=5.0, max_points=7.5)]
+    >>> lms_grades(rows)["12345"]["points"]
     7.5
+    >>> print(lms_grades(rows)["12345"]["feedback"])
+    ex1: 2.5/2.5
+    ex2: 5/7.5 (wrong on a hidden test)
     """
     grades = {}
     for student, results in by_student(rows).items():

@@ -8,9 +8,15 @@ the reference's *rule* (tolerance, bound, data set) is the one applied, never a 
 
 Example
 -------
->>> verdict = judge("ex1", reference["ex1"], submission.get("ex1", []))   # doctest: +SKIP
->>> verdict.passed, verdict.fraction, verdict.message                      # doctest: +SKIP
-(False, 0.0, "right on the shown example, wrong on a hidden test (x = -0.7): ...")
+>>> from book_kit.grading.record import close_rule, encode
+>>> rule = close_rule(1e-5, 1e-8)
+>>> reference = {"ex1": [{"case": "shown", "part": "", "value": encode(8.0), "rule": rule},
+...                      {"case": "x = -0.7", "part": "", "value": encode(-1.4), "rule": rule}]}
+>>> submission = {"ex1": [{"case": "shown", "part": "", "value": encode(8.0)},
+...                       {"case": "x = -0.7", "part": "", "value": encode(1.4)}]}
+>>> verdict = judge("ex1", reference["ex1"], submission.get("ex1", []))
+>>> verdict.passed, verdict.fraction, verdict.message
+(False, 0.0, 'right on the shown example, wrong on a hidden test (x = -0.7): ...')
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def decode(value) -> np.ndarray:
 
 def _verdict(reference: dict, student: dict) -> str | None:
     """None if the student's answer satisfies the reference's rule; else why not."""
-    from book_kit.verdicts import ExerciseFailed, compare_values, format_value
+    from book_kit.exercises.verdicts import ExerciseFailed, compare_values, format_value
 
     rule = reference["rule"]
     if "error" in student:

@@ -210,7 +210,8 @@ def _check_archive(zf: zipfile.ZipFile, path: Path, max_total_mb: float, max_mem
             raise LMSError(f"{path}: refused, member {name!r} unpacks to "
                            f"{_size(info.file_size)}, over the {max_member_mb:g} MB allowed "
                            f"per file; {hint}")
-        if info.file_size > _RATIO_FLOOR and info.file_size > max_ratio * max(info.compress_size, 1):
+        if (info.file_size > _RATIO_FLOOR
+                and info.file_size > max_ratio * max(info.compress_size, 1)):
             raise LMSError(f"{path}: refused, member {name!r} unpacks to "
                            f"{info.file_size / max(info.compress_size, 1):.0f} times its packed "
                            f"size (over {max_ratio:g}: a zip bomb?); {hint}")
@@ -309,8 +310,16 @@ def detect(path: Path) -> str | None:
 
     Examples
     --------
+    >>> import zipfile
+    >>> with zipfile.ZipFile("submissions.zip", "w") as zf:   # as Canvas names them
+    ...     for name in ("doejane_12345_67890_ch03_1.ipynb", "roebob_LATE_12346_67891_ch03_1.ipynb",
+    ...                  "roedoe_12347_67892_ch03_1.pdf"):
+    ...         zf.writestr(name, "{}")
     >>> detect(Path("submissions.zip"))  # doejane_12345_67890_ch03_1.ipynb, ...
     'canvas'
+    >>> folder = Path("moodle-download/Jane Doe_1234_assignsubmission_file_")
+    >>> folder.mkdir(parents=True)
+    >>> _ = (folder / "ch03_1.ipynb").write_text("{}")
     >>> detect(Path("moodle-download"))  # Jane Doe_1234_assignsubmission_file_/ch03_1.ipynb
     'moodle'
     """
@@ -353,7 +362,12 @@ def collect(path: Path, into: Path, kind: str | None = None, *, max_total_mb: fl
 
     Examples
     --------
-    >>> found = collect(Path("submissions.zip"), Path(tempfile.mkdtemp()))
+    >>> import zipfile
+    >>> with zipfile.ZipFile("submissions.zip", "w") as zf:   # as Canvas names them
+    ...     for name in ("doejane_12345_67890_ch03_1.ipynb", "roebob_LATE_12346_67891_ch03_1.ipynb",
+    ...                  "roedoe_12347_67892_ch03_1.pdf"):
+    ...         zf.writestr(name, "{}")
+    >>> found = collect(Path("submissions.zip"), Path("collected"))
     >>> found.kind, [(s.student, s.path.name, s.late) for s in found.submissions]
     ('canvas', [('12345', '12345.ipynb', False), ('12346', '12346.ipynb', True)])
     >>> found.unmatched
@@ -392,7 +406,8 @@ def collect(path: Path, into: Path, kind: str | None = None, *, max_total_mb: fl
             if _junk(name):
                 unmatched.append(f"{name}: macOS's metadata, not a submission")
         names = [n for n in names if not _junk(n)]
-        chosen, replaced = (_choose_canvas if kind == "canvas" else _choose_moodle)(names, unmatched)
+        chosen, replaced = (_choose_canvas if kind == "canvas"
+                            else _choose_moodle)(names, unmatched)
         submissions = []
         if zf is None:
             for student, (name, info) in chosen.items():
@@ -457,7 +472,8 @@ def _choose_moodle(names: list[str], unmatched: list[str]):
             unmatched.append(f"{name}: not named the way Moodle names submissions "
                              "(Full Name_id_assignsubmission_file_/filename)")
         elif info["ext"] != ".ipynb":
-            what = "online text" if info["plugin"] == "onlinetext" else info["ext"] or "no extension"
+            what = ("online text" if info["plugin"] == "onlinetext"
+                    else info["ext"] or "no extension")
             unmatched.append(f"{name}: not a notebook ({what})")
         else:
             by_student.setdefault(info["student"], []).append((name, info))
@@ -705,11 +721,21 @@ def fill(lms_file: Path, kind: str, grades: dict[str, dict], out: Path, *,
 
     Examples
     --------
+    >>> _ = Path("export.csv").write_text(   # as Canvas exports it
+    ...     "Student,ID,SIS User ID,SIS Login ID,Section,Homework 1 (12345),Current Points\\n"
+    ...     "    Points Possible,,,,,10.00,(read only)\\n"
+    ...     '"Doe, Jane",12345,S001,jdoe,Section A,,0.00\\n'
+    ...     '"Roe, Bob",12346,S002,broe,Section A,,0.00\\n')
     >>> report = fill(Path("export.csv"), "canvas",
     ...               {"12345": {"points": 7.5, "max": 10, "feedback": "Well done"}},
     ...               Path("import.csv"), column="Homework 1")
     >>> report.filled, report.column, report.missing, report.absent
     (1, 'Homework 1 (12345)', ['12346'], [])
+    >>> print(Path("import.csv").read_text(), end="")   # one cell changed
+    Student,ID,SIS User ID,SIS Login ID,Section,Homework 1 (12345),Current Points
+        Points Possible,,,,,10.00,(read only)
+    "Doe, Jane",12345,S001,jdoe,Section A,7.5,0.00
+    "Roe, Bob",12346,S002,broe,Section A,,0.00
     """
     lms_file, out = Path(lms_file), Path(out)
     if kind not in KINDS:
@@ -748,7 +774,8 @@ def _fill_canvas(sheet: _Sheet, path: Path, grades: dict, column: str | None,
     if not (len(header) > 3 and ("Student" in header[0] or header[:2] == ["LastName", "FirstName"])
             and "ID" in header):
         raise LMSError(f"{path} is not a Canvas gradebook export (its first columns should be "
-                       "Student, ID, ...): export it with Grades > Export > Export Entire Gradebook")
+                       "Student, ID, ...): export it with Grades > Export > "
+                       "Export Entire Gradebook")
     after_info = max(i for i, h in enumerate(header) if h in _CANVAS_INFO) + 1
     assignments = [i for i, h in enumerate(header) if i >= after_info
                    and _ASSIGNMENT.match(h) and not _CANVAS_TOTALS.search(h)]

@@ -21,30 +21,8 @@ import dataclasses
 import os
 from pathlib import Path
 
-from book_kit import workbook
-
-# A chapter cell with this tag only demonstrates (timing loops, say): grading leaves it out. The
-# reference run leaves it out too, so an exercise that needed one would fail the chapter's own
-# solutions (course.reference_answers says so), and a test checks no later cell uses a name such
-# a cell defines.
-SKIP_WHEN_GRADING = "skip-when-grading"
-
-
-def exercise_id(check_cell) -> str:
-    """A check cell's exercise: its nbgrader ``grade_id``, else the id without ``-check``."""
-    return str(check_cell.metadata.get("nbgrader", {}).get("grade_id")
-               or workbook.exercise_name(check_cell.id))
-
-
-def exercises(chapter_nb) -> dict[str, str]:
-    """Check cell id -> exercise id, in the chapter's order."""
-    return {c.id: exercise_id(c) for c in workbook.check_cells(chapter_nb)}
-
-
-def skipped_when_grading(chapter_nb) -> set[str]:
-    """The ids of the chapter's cells tagged ``skip-when-grading``."""
-    return {c.id for c in chapter_nb.cells if SKIP_WHEN_GRADING in c.metadata.get("tags", [])}
-
+from book_kit.notebook import convention
+from book_kit.publishing import workbook
 
 CHECKS_WITH_EXPECTED = ("check", "check_frameworks")
 
@@ -119,16 +97,16 @@ def graded_notebook(chapter_nb, submission_nb, draws: dict[str, str] | None = No
         A new notebook; neither argument is changed.
     """
     draws, private = draws or {}, private or {}
-    restored = {c.id: _restored_check_cell(c, draws.get(exercise_id(c), ""),
-                                           private.get(exercise_id(c), ""), graded)
-                for c in workbook.check_cells(chapter_nb)}
-    skipped = skipped_when_grading(chapter_nb)
+    restored = {c.id: _restored_check_cell(c, draws.get(convention.exercise_id(c), ""),
+                                           private.get(convention.exercise_id(c), ""), graded)
+                for c in convention.check_cells(chapter_nb)}
+    skipped = convention.skipped_when_grading(chapter_nb)
     cells = []
     for cell in submission_nb.cells:
         cid = cell.get("id")
         if cid in restored:
             cells.append(restored.pop(cid))
-        elif cid == workbook.HEADER_ID or workbook.is_check_cell(cell) or cid in skipped:
+        elif cid == workbook.HEADER_ID or convention.is_check_cell(cell) or cid in skipped:
             continue  # the header, a check cell of some other chapter, or a demonstration
         else:
             cell = copy.deepcopy(cell)
@@ -153,7 +131,7 @@ def graded_notebook(chapter_nb, submission_nb, draws: dict[str, str] | None = No
 def feedback_notebook(chapter_nb, submission_nb):
     """The notebook as graded, its check cells without their hidden tests (they stay hidden)."""
     nb = graded_notebook(chapter_nb, submission_nb, graded=False)
-    for cell in workbook.check_cells(nb):
+    for cell in convention.check_cells(nb):
         cell.source = workbook.strip_solutions(cell.source, cell.id)
     return nb
 

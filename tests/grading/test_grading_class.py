@@ -2,6 +2,7 @@
 shards, what feedback reveals, the course's private tests; a real chapter; limits of time."""
 
 import csv
+import datetime
 import json
 import os
 import subprocess
@@ -12,10 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from book_kit import workbook
 from book_kit.grading import course
 from book_kit.grading.config import Settings
-from class_helpers import ALL, MINI, answer, blank_workbook, insert_before, right, solved
+from book_kit.publishing import workbook
+
+from class_helpers import MINI, answer, blank_workbook, insert_before, right, solved
 from conftest import ROOT
 
 
@@ -42,8 +44,9 @@ def test_grading_a_real_chapter(tmp_path):
     assert all(by[("solved", e)].passed for e in ("ex1", "ex2", "ex3", "ex4")), rows
     assert not any(by[("blank", e)].passed for e in ("ex1", "ex2", "ex3", "ex4"))
     assert by[("blank", "ex4")].message == "fixed_training_step() is not attempted yet"
-    assert by[("blank", "ex1")].message.startswith("TensorFlow: gradient_tf() is not attempted yet; "
-                                                   "PyTorch: gradient_torch() is not attempted")
+    assert by[("blank", "ex1")].message.startswith("TensorFlow: gradient_tf() is not attempted "
+                                                   "yet; PyTorch: gradient_torch() is not "
+                                                   "attempted")
     assert not by[("hard_coded", "ex1")].passed
     assert by[("hard_coded", "ex1")].message.startswith(
         "TensorFlow: right on the shown example, wrong on a hidden test (x = -0.7)")
@@ -58,7 +61,8 @@ def test_no_sandbox_means_no_grading_unless_asked(tmp_path, monkeypatch, capsys)
 
     # a bwrap that fails the way it does where user namespaces are disabled
     fake = tmp_path / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create a new namespace' >&2\nexit 1\n")
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create a new namespace' >&2\n"
+                    "exit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: str(fake))
     monkeypatch.setattr(sandbox, "_probe", {})
@@ -106,10 +110,15 @@ def test_a_class_gets_points_scores_feedback_and_a_cached_regrade(tmp_path):
     late.parent.mkdir(parents=True)
     nbformat.write(insert_before(right(blank_workbook(), "ex1-solution", "ex2-solution",
                                          "ex3-solution"), "ex1-md", "# grace's own notes"), late)
-    (late.parent / "timestamp.txt").write_text("2026-12-02 08:00:00.000000 UTC")
+    # the deadline is tomorrow: files written now are on time, grace's timestamp is after it
+    deadline = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) \
+        + datetime.timedelta(days=1)
+    handed_in = deadline + datetime.timedelta(hours=8)
+    (late.parent / "timestamp.txt").write_text(handed_in.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     config = tmp_path / "grading.toml"
-    config.write_text('timeout = 30\njobs = 2\ndeadline = 2026-12-01T23:59:00Z\n'
-                      'roster = ["honest", "partial", "morning/hw", "evening/hw", "grace", "alan"]\n'
+    config.write_text(f'timeout = 30\njobs = 2\ndeadline = {deadline:%Y-%m-%dT%H:%M:%SZ}\n'
+                      'roster = ["honest", "partial", "morning/hw", "evening/hw", '
+                      '"grace", "alan"]\n'
                       '[points]\nex2 = 4\n')
     submissions = sorted(map(str, inbox.rglob("*.ipynb"))) + [str(late)]
     out = tmp_path / "grades"

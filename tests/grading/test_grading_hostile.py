@@ -24,9 +24,10 @@ import nbformat
 import pytest
 
 from book_kit.grading.gradebook import _unsafe_cell
+
+import ordinary_user
 from class_helpers import MINI, answer, blank_workbook, insert_before, right
 from conftest import ROOT
-import ordinary_user
 
 SNOOP = """\
 import json, os, pathlib, socket
@@ -46,7 +47,8 @@ attempt("read the chapter", lambda: open({chapter!r}).read())
 attempt("read /etc/shadow", lambda: open("/etc/shadow").read())
 attempt("read a file in the grader's home", lambda: open({home_file!r}).read())
 attempt("write outside", lambda: open({outside!r}, "w").write("was here"))
-attempt("connect to the grader's machine", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3))
+attempt("connect to the grader's machine",
+        lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3))
 attempt("look up a host", lambda: socket.getaddrinfo("pypi.org", 443))
 evidence["secret"] = os.environ.get("BOOK_KIT_TEST_SECRET")
 evidence["environment"] = sorted(os.environ)
@@ -203,7 +205,8 @@ def _make_class(folder, outside, chapter_copy, port, home_file):
     subs["kernel_killer"] = insert_before(killer, "ex2-md", "import os\nos._exit(1)")
     subs["memory_hog"] = right(answer(blank_workbook(), "ex2-solution",
                                         "def mean_of_squares(values):\n"
-                                        "    hoard = [bytearray(10**8) for _ in range(300)]  # 30 GB\n"
+                                        "    hoard = [bytearray(10**8) for _ in range(300)]"
+                                        "  # 30 GB\n"
                                         "    return np.mean(np.square(values))"),
                                 "ex1-solution", "ex3-solution")
     vandal = right(blank_workbook(), "ex2-solution", "ex3-solution")
@@ -223,11 +226,13 @@ def double(x):
     subs["output_flood"] = insert_before(right(blank_workbook(), *all_right), "ex1-md",
                                           'for _ in range(50):\n    print("x" * 2**20)')
     subs["big_file"] = insert_before(right(blank_workbook(), *all_right), "ex1-md", BIG_FILE)
-    subs["leaves_a_process"] = insert_before(right(blank_workbook(), *all_right), "ex1-md", LEFTOVER)
+    subs["leaves_a_process"] = insert_before(right(blank_workbook(), *all_right), "ex1-md",
+                                             LEFTOVER)
     edits = answer(blank_workbook(), "ex1-check", 'print("✔ Exercise 1 (double): correct!")')
     edits.cells = [c for c in edits.cells if c.get("id") != "ex2-check"]
     subs["edits_checks"] = right(edits, "ex3-solution")
-    subs["monkey_patcher"] = insert_before(right(blank_workbook(), "ex3-solution"), "ex1-md", PATCHER)
+    subs["monkey_patcher"] = insert_before(right(blank_workbook(), "ex3-solution"), "ex1-md",
+                                           PATCHER)
     subs["forger"] = insert_before(right(blank_workbook(), "ex3-solution"), "ex2-md", FORGER)
     subs["expected_sender"] = insert_before(blank_workbook(), "ex1-md", SENDER)
     table = blank_workbook()
@@ -244,7 +249,8 @@ def double(x):
     for student in ("ada", "grace", FORMULA):
         target = folder / "submitted" / student / "ps1" / "mini_chapter.ipynb"
         target.parent.mkdir(parents=True)
-        nbformat.write(blank_workbook() if student == "grace" else right(blank_workbook(), *all_right),
+        nbformat.write(blank_workbook() if student == "grace"
+                       else right(blank_workbook(), *all_right),
                        target)
     return sorted(folder.glob("*.ipynb")) + sorted(folder.glob("submitted/*/*/*.ipynb"))
 
@@ -428,7 +434,8 @@ ALLOWED_ENVIRONMENT = {
     "BOOK_KIT_STATIC_PLOTS", "BOOK_KIT_DATA_DIR", "OMP_WAIT_POLICY", "OMP_NUM_THREADS",
     "TF_NUM_INTRAOP_THREADS", "PYTHONPATH", "JPY_SESSION_NAME", "PWD",
     # set by IPython for its own output
-    "PAGER", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "GIT_PAGER", "MPLBACKEND", "TERM", "PYDEVD_USE_FRAME_EVAL",
+    "PAGER", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "GIT_PAGER", "MPLBACKEND", "TERM",
+    "PYDEVD_USE_FRAME_EVAL",
 }
 
 

@@ -1,6 +1,7 @@
 """book_kit.lms: submissions from Canvas / Moodle downloads, and their gradebook files filled in.
 
-The downloads are built here from the member names in ``tests/grading/lms_fixtures/*_submissions.txt``
+The downloads are built here from the member names in
+``tests/grading/lms_fixtures/*_submissions.txt``
 (named the way Canvas's and Moodle's own code names them); the gradebook files are fixtures
 written to the LMSs' export formats. Fast: no notebook runs.
 """
@@ -110,7 +111,8 @@ def test_canvas_folder_is_read_in_place(canvas_zip, tmp_path):
     small = collect(folder, into, max_member_mb=0.0001)  # ~100 bytes: every notebook is over
     assert small.submissions == []
     assert any(u.startswith("doejane_12345_67890_ch03_1.ipynb: ")
-               and u.endswith(" bytes, over the 0.0001 MB allowed per file") for u in small.unmatched)
+               and u.endswith(" bytes, over the 0.0001 MB allowed per file")
+               for u in small.unmatched)
 
 
 # --- Moodle submissions -----------------------------------------------------------------------
@@ -366,7 +368,8 @@ def test_fill_canvas_semicolons_and_sis_ids(tmp_path):
     out = tmp_path / "import.csv"
     report = fill(src, "canvas", {"S001": grade(7.5)}, out, match_column="SIS User ID")
     assert report.filled == 1
-    assert out.read_text(encoding="utf-8").splitlines()[2] == "Doe, Jane;12345;S001;jdoe;Section A;7.5"
+    assert out.read_text(encoding="utf-8").splitlines()[2] == \
+        "Doe, Jane;12345;S001;jdoe;Section A;7.5"
     with pytest.raises(LMSError, match="no student id column 'Email'"):
         fill(src, "canvas", {}, out, match_column="Email")
 
@@ -414,7 +417,8 @@ def test_fill_moodle_by_identifier(tmp_path):
 
 def test_fill_moodle_by_email_scaled_and_zero(tmp_path):
     src = tmp_path / "worksheet.csv"
-    src.write_bytes((FIXTURES / "moodle_worksheet.csv").read_bytes().replace(b",10.00,", b",100.00,"))
+    src.write_bytes((FIXTURES / "moodle_worksheet.csv").read_bytes()
+                    .replace(b",10.00,", b",100.00,"))
     out = tmp_path / "upload.csv"
     report = fill(src, "moodle", {"jane@example.edu": grade(7.5)}, out,
                   match_column="Email address", missing="zero")

@@ -138,7 +138,8 @@ def test_the_submissions_sandbox_gets_mnist_without_its_test_labels(tmp_path, mo
     assert withheld == "mnist:y_test"
     real = datasets.load("mnist")
     with np.load(folder / "mnist.npz") as copy:
-        assert (copy["x_test"] == real["x_test"]).all() and (copy["y_train"] == real["y_train"]).all()
+        assert (copy["x_test"] == real["x_test"]).all() and \
+            (copy["y_train"] == real["y_train"]).all()
         agree = float(np.mean(copy["y_test"] == real["y_test"]))
     assert agree < 0.2  # random digits: a tenth agree by chance
     monkeypatch.setenv(datasets.ENV_DATA_DIR, str(folder))

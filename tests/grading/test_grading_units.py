@@ -8,8 +8,10 @@ import sys
 import nbformat
 import pytest
 
-from book_kit import nbrun, workbook
 from book_kit.grading import course, judge, notebook, private_tests, record, secrets
+from book_kit.notebook import convention, runner
+from book_kit.publishing import workbook
+
 from class_helpers import MINI, answer, blank_workbook, right
 from conftest import ROOT
 
@@ -49,18 +51,19 @@ def test_every_check_passes_expected_by_keyword():
     import ast
 
     for chapter in [*CHAPTERS, MINI]:
-        for cell in workbook.check_cells(nbformat.read(chapter, as_version=4)):
+        for cell in convention.check_cells(nbformat.read(chapter, as_version=4)):
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                         node.func.attr in notebook.CHECKS_WITH_EXPECTED:
-                    assert len(node.args) == 1 and any(k.arg == "expected" for k in node.keywords), \
+                    assert (len(node.args) == 1
+                            and any(k.arg == "expected" for k in node.keywords)), \
                         f"{chapter.name} {cell.id}: {ast.unparse(node)[:80]}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_every_exercise_has_fixed_and_drawn_hidden_tests_and_one_title(chapter):
-    for cell in workbook.check_cells(nbformat.read(chapter, as_version=4)):
-        hidden = cell.source.split(workbook.BEGIN_HIDDEN)[1]
+    for cell in convention.check_cells(nbformat.read(chapter, as_version=4)):
+        hidden = cell.source.split(convention.BEGIN_HIDDEN)[1]
         assert 'hidden="' in hidden or "hidden=f" in hidden, f"{cell.id}: no fixed hidden test"
         # inputs drawn at grading time, or a trained model the grader itself evaluates on data
         # the submission's sandbox never had (new points drawn from the secret, MNIST's test
@@ -175,9 +178,9 @@ def test_nbval_lax_still_passes_a_solved_notebook_and_fails_a_wrong_one(tmp_path
     wrong = tmp_path / "wrong.ipynb"
     nbformat.write(answer(right(blank_workbook(), "ex1-solution", "ex3-solution"), "ex2-solution",
                           "def mean_of_squares(values):\n    return np.mean(values)"), wrong)
-    passed = nbrun.run_nbval(solved, lax=True, timeout=300)
+    passed = runner.run_nbval(solved, lax=True, timeout=300)
     assert passed.returncode == 0, passed.stdout[-2000:]
-    failed = nbrun.run_nbval(wrong, lax=True, timeout=300)
+    failed = runner.run_nbval(wrong, lax=True, timeout=300)
     assert failed.returncode == 1 and "mean_of_squares() is 2, expected 4.667" in failed.stdout
 
 
@@ -204,7 +207,7 @@ def test_cells_left_out_when_grading_define_nothing_the_rest_uses():
     skipped_anywhere = 0
     for chapter in CHAPTERS:
         nb = nbformat.read(chapter, as_version=4)
-        skipped = notebook.skipped_when_grading(nb)
+        skipped = convention.skipped_when_grading(nb)
         skipped_anywhere += len(skipped)
         code = [c for c in nb.cells if c.cell_type == "code"]
         only_there = set().union(*[_names(c.source)[0] for c in code if c.id in skipped]) - \
@@ -269,8 +272,9 @@ def test_the_cache_key_covers_every_module_of_the_package():
     from book_kit.grading import cache
 
     sources = {p.relative_to(ROOT / "book_kit").as_posix() for p in cache.package_sources()}
-    for module in ("exercises.py", "verdicts.py", "grading/judge.py", "grading/record.py",
-                   "grading/cell_runner.py", "grading/outcomes.py", "frameworks/jax.py"):
+    for module in ("exercises/checks.py", "exercises/verdicts.py", "grading/judge.py",
+                   "grading/record.py", "grading/cell_runner.py", "grading/outcomes.py",
+                   "frameworks/jax.py"):
         assert module in sources
     assert json.dumps(sorted(sources))  # plain names
     assert os.path.basename(__file__) not in sources

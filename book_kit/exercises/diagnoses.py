@@ -20,33 +20,30 @@ import re
 
 import numpy as np
 
+from book_kit.frameworks import KERAS, REGISTRY
+from book_kit.frameworks.arrays import framework_of
+
 __all__ = ["diagnose_exception", "diagnose_value", "shape_diagnosis"]
 
 
 # --- which framework ---------------------------------------------------------------------------
 
-# Words in a check's `what` ("TensorFlow's answer", "gradient_torch()") that name a framework.
-_FRAMEWORK_WORDS = {"tensorflow": {"tensorflow", "tf"}, "torch": {"pytorch", "torch"},
-                    "jax": {"jax", "jnp"}}
-
-
 def _framework_named(what: str) -> str | None:
+    """The framework a check's `what` names ("TensorFlow's answer", "gradient_torch()")."""
     words = set(re.findall(r"[a-z]+", what.lower()))  # "gradient_tf()" -> {"gradient", "tf"}
-    for framework, names in _FRAMEWORK_WORDS.items():
-        if words & names:
-            return framework
+    for framework in REGISTRY.values():
+        if words & set(framework.aliases):
+            return framework.name
     return None
 
 
 def _framework_of(value) -> str | None:
     """The framework whose object ``value`` is, from its type's module (nothing is imported)."""
-    module = type(value).__module__.split(".")[0]
-    return {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax", "jaxlib": "jax",
-            "keras": "keras", "numpy": "numpy"}.get(module)
+    framework = framework_of(value)
+    return None if framework == "python" else framework
 
 
-_TITLES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "keras": "Keras",
-           "numpy": "NumPy"}
+_TITLES = {**{f.name: f.title for f in REGISTRY.values()}, KERAS: "Keras", "numpy": "NumPy"}
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ def _none_message(what: str, framework: str | None) -> str:
 
 def _shape_of(value) -> tuple | None:
     """The shape ``value`` has as a NumPy array, or None if it is not one."""
-    from book_kit.arrays import to_numpy
+    from book_kit.frameworks.arrays import to_numpy
 
     try:
         array = np.asarray(to_numpy(value))
@@ -136,7 +133,8 @@ def shape_diagnosis(got: tuple, want: tuple) -> str | None:
     Example
     -------
     >>> shape_diagnosis((3,), (3, 1))
-    ' (same numbers, different shape: the last axis, of length 1, is missing: add it with x[:, None], x.reshape(-1, 1) or keepdims=True in the reduction).'
+    ' (same numbers, different shape: the last axis, of length 1, is missing: add it with
+    x[:, None], x.reshape(-1, 1) or keepdims=True in the reduction).'
     """
     got, want = tuple(got), tuple(want)
     if got == want:
@@ -161,7 +159,8 @@ def _rearranged(got: tuple, want: tuple) -> str:
             return ("the last axis, of length 1, is missing: add it with x[:, None], "
                     "x.reshape(-1, 1) or keepdims=True in the reduction")
         if want == (1,) + got:
-            return "the first axis, of length 1, is missing: add it with x[None, :] or x.reshape(1, -1)"
+            return ("the first axis, of length 1, is missing: add it with x[None, :] or "
+                    "x.reshape(1, -1)")
         return f"axes of length 1 are missing: x.reshape{_fmt(want)} (or keepdims=True)"
     if squeezed_got == squeezed_want and len(got) > len(want):
         extra = [axis for axis in range(len(got)) if got[axis] == 1]
@@ -169,10 +168,12 @@ def _rearranged(got: tuple, want: tuple) -> str:
                 f"squeeze(), x.reshape{_fmt(want)} or x[:, 0], or leave out keepdims=True")
     if len(got) == 2 and got == want[::-1]:
         return ("it is transposed (rows and columns swapped): transpose it (x.T, tf.transpose, "
-                "jnp.transpose, torch.t) or swap the operands of the matmul (x @ W rather than W @ x)")
+                "jnp.transpose, torch.t) or swap the operands of the matmul "
+                "(x @ W rather than W @ x)")
     if squeezed_got == squeezed_want:
         return f"the axes of length 1 are in other places: x.reshape{_fmt(want)}"
-    return f"the axes are in another order: reshape{_fmt(want)} only if that order is right, else transpose"
+    return (f"the axes are in another order: reshape{_fmt(want)} only if that order is right, "
+            "else transpose")
 
 
 def _resized(got: tuple, want: tuple) -> str:
@@ -186,7 +187,8 @@ def _resized(got: tuple, want: tuple) -> str:
         return (f"One number where {size_want} are expected: did a sum or mean reduce every "
                 "axis? Give it the axis (axis=..., dim=... in PyTorch) or leave it out.")
     if len(want) == 1 and len(got) == 2 and got == (want[0], want[0]):
-        return (f"{_fmt(got)} is what an elementwise operation gives for a column {_fmt((want[0], 1))} "
+        return (f"{_fmt(got)} is what an elementwise operation gives for a column "
+                f"{_fmt((want[0], 1))} "
                 f"and a row {_fmt(want)} (broadcasting): make both the same shape before combining "
                 "them (x.reshape(-1) on both, or x[:, None] on both); or a reduction over one "
                 "axis is missing.")
@@ -233,14 +235,16 @@ def diagnose_value(value, *, what: str = "your answer", expected=None) -> str | 
     -------
     str or None
         A sentence beginning with ``what``; None if nothing recognisable is wrong (the numbers
-        may still differ: :func:`book_kit.verdicts.compare_values` says by how much).
+        may still differ: :func:`book_kit.exercises.verdicts.compare_values` says by how much).
 
     Example
     -------
     >>> diagnose_value(None, what="TensorFlow's answer")
-    "TensorFlow's answer is None: in TensorFlow, `tape.gradient(y, x)` is None when x is not a tf.Variable and was not watched ..."
+    "TensorFlow's answer is None: in TensorFlow, `tape.gradient(y, x)` is None when x is not a
+    tf.Variable and was not watched ..."
     >>> diagnose_value(np.ones(3), what="your answer", expected=np.ones((3, 1)))
-    'your answer has shape (3,), expected (3, 1) (same numbers, different shape: the last axis, of length 1, is missing: ...).'
+    'your answer has shape (3,), expected (3, 1) (same numbers, different shape: the last axis, of
+    length 1, is missing: ...).'
     """
     framework = _framework_named(what)
     if value is None:
@@ -289,7 +293,8 @@ def diagnose_value(value, *, what: str = "your answer", expected=None) -> str | 
 def _diagnose_sequence(value, what: str, framework: str | None, expected) -> str | None:
     """A list or tuple, most often of gradients: ``tape.gradient(loss, [W, b])``."""
     if not value:
-        return f"{what} is an empty {type(value).__name__}: did the function return before filling it?"
+        return (f"{what} is an empty {type(value).__name__}: did the function return before "
+                "filling it?")
     missing = [i for i, item in enumerate(value) if item is None]
     items = [item for item in value if item is not None]
     tensors = [item for item in items if _is_tensor(item)]
@@ -389,7 +394,8 @@ def _jax_hints(name: str, message: str) -> str | None:
         return ("jax.grad differentiates a function that returns one number: return its sum or "
                 "mean, or use jax.jacobian (or jax.vmap(jax.grad(f)) for one gradient per input).")
     if "grad requires real- or complex-valued inputs" in message:
-        return "jax.grad needs float inputs: pass 1.5 or 2.0, not 2 (or jnp.asarray(x, jnp.float32))."
+        return ("jax.grad needs float inputs: pass 1.5 or 2.0, not 2 "
+                "(or jnp.asarray(x, jnp.float32)).")
     match = re.search(r"dot_general requires contracting dimensions to have the same shape, "
                       r"got \(([\d, ]*)\) and \(([\d, ]*)\)", message)
     if match:
@@ -520,11 +526,18 @@ def diagnose_exception(error: BaseException) -> str | None:
 
     Example
     -------
-    >>> try:
+    >>> try:   # needs JAX   # doctest: +SKIP
     ...     jax.jit(lambda x: float(x))(1.0)
     ... except Exception as e:
     ...     print(diagnose_exception(e))
     A traced value was turned into a Python number inside jax.jit or jax.grad ...
+    >>> try:
+    ...     np.ones((2, 3)) @ np.ones((2, 3))
+    ... except ValueError as e:
+    ...     print(diagnose_exception(e))
+    The shapes do not fit a matrix product: for a @ b, the last axis of a must equal the first
+    axis of b (the rows of the second), and 3 is not 2. Transpose one of them (b.T) or swap the
+    operands (x @ W rather than W @ x).
     """
     seen = set()
     while error is not None and id(error) not in seen and len(seen) < 5:

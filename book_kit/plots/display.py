@@ -45,8 +45,10 @@ def show_png(fig, handle=None, *, updatable: bool = False):
 
     Example
     -------
-    >>> handle = show_png(fig, updatable=True)
-    >>> show_png(fig, handle)   # the same output, redrawn
+    >>> fig, ax = new_figure()
+    >>> # needs a notebook: shows the figure in the cell (plain Python prints the PNG's bytes)
+    >>> handle = show_png(fig, updatable=True)   # doctest: +SKIP
+    >>> show_png(fig, handle)   # the same output, redrawn (needs a notebook)   # doctest: +SKIP
     """
     from IPython.display import display
 
@@ -76,5 +78,7 @@ def new_figure(nrows=1, ncols=1, **kwargs):
     Example
     -------
     >>> fig, ax = new_figure(figsize=(5, 4))
+    >>> fig
+    <BookFigure size 500x400 with 1 Axes>
     """
     return plt.subplots(nrows, ncols, FigureClass=BookFigure, **kwargs)

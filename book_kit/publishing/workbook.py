@@ -1,13 +1,10 @@
-"""Chapter notebooks -> student workbooks, and what grading needs to know about exercises.
+"""Chapter notebooks -> student workbooks.
 
-Conventions a chapter follows (nothing here names a chapter, so a new one needs no change):
-
-- a solution sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines, inside a
-  function body; the workbook gets ``raise NotImplementedError()`` at the same indentation, so an
-  unanswered exercise fails at its check, not before;
-- lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are dropped from workbooks
-  (grading restores them with the check cells);
-- a check cell's id ends in ``-check`` (``ex1-check``): the exercise is called ``ex1``.
+A chapter marks its solutions and hidden tests as :mod:`book_kit.notebook.convention` says
+(nothing here names a chapter, so a new one needs no change): the workbook gets
+``raise NotImplementedError()`` where a solution was, at the same indentation, so an unanswered
+exercise fails at its check, not before; hidden-test lines are dropped (grading restores them
+with the check cells).
 """
 
 from __future__ import annotations
@@ -15,11 +12,16 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from book_kit import colab
+from book_kit.notebook.convention import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    check_cells,
+    exercise_name,
+)
+from book_kit.publishing import colab
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-CHECK_SUFFIX = "-check"
 HEADER_ID = "book-kit-workbook-header"
 
 HEADER = """\
@@ -27,8 +29,9 @@ HEADER = """\
 
 This is the student workbook of `chapters/{chapter}`. Run the cells from the top. In each
 exercise, replace `raise NotImplementedError()` with your code and run that cell; then run the
-**check** cell below it:
+**check** cell below it (its code is folded away: click the three dots to read it):
 
+- `○ ... not attempted yet` is where every exercise starts: nothing is wrong yet;
 - `✔ ... right on the shown example` means your answer is right on the example the check shows;
   when your work is graded it is also checked on inputs you have not seen (hidden tests), so
   make it right for any input, not just that one;
@@ -41,21 +44,6 @@ Do not edit the check cells: when your work is graded they are put back as they 
 
 class WorkbookError(ValueError):
     """A chapter's solution markers are not balanced; the message names the cell."""
-
-
-def exercise_name(cell_id: str) -> str:
-    """``"ex1-check"`` -> ``"ex1"``: the exercise a check cell checks."""
-    return cell_id[: -len(CHECK_SUFFIX)]
-
-
-def is_check_cell(cell) -> bool:
-    """Whether ``cell`` is an exercise's check cell (a code cell whose id ends in ``-check``)."""
-    return cell.get("cell_type") == "code" and str(cell.get("id", "")).endswith(CHECK_SUFFIX)
-
-
-def check_cells(nb) -> list:
-    """The notebook's check cells, in order."""
-    return [c for c in nb.cells if is_check_cell(c)]
 
 
 def strip_solutions(source: str, cell_id: str = "?") -> str:

@@ -1,4 +1,5 @@
-"""Training histories: the long table R's ``as.data.frame(history)`` gives, its summary, its plot."""
+"""Training histories: the long table R's ``as.data.frame(history)`` gives, its summary, its
+plot."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from book_kit.arrays import to_numpy
-from book_kit.display import new_figure
-from book_kit.style import TRAINING, VALIDATION, style
+from book_kit.frameworks.arrays import to_numpy
+from book_kit.plots.display import new_figure
+from book_kit.plots.style import TRAINING, VALIDATION, style
 
-__all__ = ["history_frame", "history_summary", "plot_history", "print_history"]
+# history_frame, plot_history and print_history are public as book_kit.NAME
+__all__ = ["history_summary"]
 
 
 def _as_dicts(history) -> list[dict]:
@@ -26,8 +28,8 @@ def _as_dicts(history) -> list[dict]:
         return [history.history]
     if isinstance(history, dict):
         return [history]
-    raise TypeError(f"Expected a Keras History (what model.fit returns), a dict of lists, or a list "
-                    f"of those; got {type(history).__name__}.")
+    raise TypeError(f"Expected a Keras History (what model.fit returns), a dict of lists, or a "
+                    f"list of those; got {type(history).__name__}.")
 
 
 def _epochs_for(n_values: int, n_epochs: int) -> list[int]:
@@ -113,7 +115,11 @@ def print_history(history) -> None:
 
     Example
     -------
-    >>> print_history(model.fit(x, y, epochs=3, verbose=0))
+    >>> print_history(model.fit(x, y, epochs=3, verbose=0))   # needs Keras   # doctest: +SKIP
+    >>> print_history({"loss": [0.9, 0.5, 0.3], "val_loss": [1.0, 0.6, 0.4]})   # a dict too
+    Final epoch (3 epochs; plot to see history):
+        loss: 0.3
+    val_loss: 0.4
     """
     print(history_summary(history))
 
@@ -158,7 +164,8 @@ def plot_history(history, metrics=None, smooth=None, *, figsize=None, xlabel="ep
         fig, axes = new_figure(len(metrics), 1, sharex=True, squeeze=False,
                                 figsize=figsize or (7, 1.2 + 2.2 * len(metrics)))
         for ax, metric in zip(axes[:, 0], metrics):
-            for data, colour, marker in (("training", TRAINING, "o"), ("validation", VALIDATION, "s")):
+            for data, colour, marker in (("training", TRAINING, "o"),
+                                         ("validation", VALIDATION, "s")):
                 part = frame[(frame.metric == metric) & (frame.data == data)]
                 if part.empty:
                     continue

@@ -37,17 +37,19 @@ from pathlib import Path
 
 import numpy as np
 
-from book_kit.arrays import to_numpy as _to_numpy
-from book_kit.tables import print_table
-# judging a value: shared with the grader; part of this module's API too
-from book_kit.verdicts import (DEFAULT_ATOL, DEFAULT_RTOL, ExerciseFailed, NotAttempted,
-                               compare_values, format_value)
+# judging a value: shared with the grader
+from book_kit.exercises.verdicts import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    ExerciseFailed,
+    NotAttempted,
+    compare_values,
+    format_value,
+)
+from book_kit.frameworks.arrays import to_numpy as _to_numpy
+from book_kit.notebook.shell import ipython_shell
+from book_kit.tables import NOT_YET, RIGHT, WRONG, print_table
 
-__all__ = ["Exercise", "ExerciseFailed", "NotAttempted", "call", "compare_values",
-           "format_value", "install_friendly_failures", "seed_draws", "summary"]
-
-RIGHT = "✔"
-WRONG = "✘"
 MATCHES = "matches"  # a right answer's "got" in a side-by-side table
 
 # Every exercise made in this kernel, by title, in order (for summary()); the latest is current.
@@ -85,7 +87,7 @@ def seed_draws(seed: int) -> None:
 
 # --- calling the student's code --------------------------------------------------------------
 
-_LIBRARY_DIRS = (str(Path(__file__).resolve().parent), "site-packages", "<frozen",
+_LIBRARY_DIRS = (str(Path(__file__).resolve().parents[1]), "site-packages", "<frozen",
                  str(Path(sysconfig.get_paths()["stdlib"]).resolve()))
 
 
@@ -126,7 +128,7 @@ def call(function, *args, what: str | None = None, **kwargs):
     except ExerciseFailed:
         raise
     except Exception as e:
-        from book_kit.diagnoses import diagnose_exception
+        from book_kit.exercises.diagnoses import diagnose_exception
 
         where = _student_frame(sys.exc_info()[2])
         advice = diagnose_exception(e)  # the usual mistake behind it, and what to change
@@ -158,6 +160,7 @@ class Exercise:
         self._draws = 0
         self.hidden_ran = False
         self.right: bool | None = None      # the verdict so far, for summary()
+        self.not_attempted = False          # a check found its function still unwritten
         self._parts: dict[str, bool] = {}   # each part (framework) right in every case so far
         _exercises[self.title] = self  # run again, an exercise keeps its place in the summary
 
@@ -187,8 +190,13 @@ class Exercise:
 
         Example
         -------
+        >>> exercise = Exercise("Exercise 1 (double)")
+        >>> def double(x):
+        ...     return 2 * x
         >>> for case, x in exercise.draw(2, lambda rng: float(rng.uniform(-3, 3))):
         ...     exercise.check(double, expected=2 * x, args=(x,), hidden=case)
+        >>> case
+        'an input drawn at grading time (2 of 2)'
         """
         rng = np.random.default_rng([self._seed, self._draws])
         self._draws += 1
@@ -204,7 +212,11 @@ class Exercise:
 
     def _fail(self, error: ExerciseFailed, parts: tuple[str, ...] = ("",)) -> None:
         """Raise ``error`` for a wrong answer; under nbgrader's autograder, print it instead."""
-        self.right = False
+        # not attempted yet is not wrong: the summary and the notebook show it calmly
+        if isinstance(error, NotAttempted) and self.right is None:
+            self.not_attempted = True
+        else:
+            self.right = False
         for part in parts:
             self._score(part, False)
         if not _autograding():
@@ -261,7 +273,15 @@ class Exercise:
 
         Example
         -------
+        >>> exercise = Exercise("Exercise 1 (double)")
+        >>> def double(x):
+        ...     return x + 2   # wrong
         >>> exercise.check(double, expected=8, args=(4,))
+        Traceback (most recent call last):
+        ExerciseFailed: Exercise 1 (double): double() is 6, expected 8 (tolerance atol=1e-06, ...
+        >>> def double(x):
+        ...     return 2 * x
+        >>> exercise.check(double, expected=8, args=(4,))   # right: prints nothing
         """
         if callable(answer):
             what = what or _name(answer)
@@ -288,8 +308,13 @@ class Exercise:
 
         Example
         -------
-        >>> exercise.check_at_least(accuracy_with, 0.99, args=(choose_optimizer,),
+        >>> # needs the chapter's accuracy_with and choose_optimizer (they train a Keras model)
+        >>> exercise.check_at_least(accuracy_with, 0.99, args=(choose_optimizer,),  # doctest: +SKIP
         ...                         name="choose_optimizer()", what="validation accuracy")
+        >>> exercise = Exercise("Exercise 4 (optimizer)")
+        >>> exercise.check_at_least(0.95, 0.99, what="validation accuracy")
+        Traceback (most recent call last):
+        ExerciseFailed: Exercise 4 (optimizer): validation accuracy is 0.9500; it should be at ...
         """
         def produce():
             return call(answer, *args, what=name or _name(answer)) if callable(answer) else answer
@@ -328,7 +353,8 @@ class Exercise:
 
         Example
         -------
-        >>> exercise.check_model(model, at_least=0.97, on="mnist-test",
+        >>> # needs a trained Keras model and MNIST
+        >>> exercise.check_model(model, at_least=0.97, on="mnist-test",  # doctest: +SKIP
         ...                      what="the accuracy on the 10,000 test digits")
         """
         from book_kit.grading import outcomes
@@ -361,8 +387,20 @@ class Exercise:
 
         Example
         -------
-        >>> exercise.check_frameworks({"TensorFlow": grad_tf, "JAX": grad_jax}, expected=4.75,
+        >>> # needs TensorFlow and JAX (the chapter's grad_tf and grad_jax)
+        >>> exercise.check_frameworks({"TensorFlow": grad_tf, "JAX": grad_jax},  # doctest: +SKIP
+        ...                           expected=4.75, args=(1.5,))
+
+        The same with two plain-Python answers:
+
+        >>> exercise = Exercise("Exercise 5 (slope)")
+        >>> exercise.check_frameworks({"NumPy": lambda x: np.float64(2 * x + 1.75),
+        ...                            "Python": lambda x: 2 * x + 1.75}, expected=4.75,
         ...                           args=(1.5,))
+        framework  got      expected  verdict
+        ---------  -------  --------  -------
+        NumPy      matches  4.75      ✔
+        Python     matches  4.75      ✔
         """
         def producer(answer):
             return lambda: call(answer, *args, what=_name(answer), **(kwargs or {})) \
@@ -402,6 +440,15 @@ class Exercise:
             return self._fail(ExerciseFailed(
                 f"{self.title}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)
                 + (f"\nHint: {hint}" if hint else "")), parts=tuple(wrong))
+
+    def status(self) -> str:
+        """This exercise's line in :func:`summary`: right, not right yet, not attempted yet, or
+        not checked yet (its check cell has not run)."""
+        if self.right:
+            return f"{RIGHT} right"
+        if self.right is False:
+            return f"{WRONG} not right yet"
+        return f"{NOT_YET} not attempted yet" if self.not_attempted else "- not checked yet"
 
     def done(self, points: float) -> float | None:
         """The check cell's last line: print the verdict; under nbgrader's autograder, return
@@ -447,17 +494,27 @@ def summary() -> None:
 
     Example
     -------
+    >>> from book_kit.exercises import checks
+    >>> checks._exercises.clear()   # as in a fresh kernel: no exercise made yet
+    >>> exercise = Exercise("Exercise 1 (double)")
+    >>> exercise.check(lambda x: 2 * x, expected=8, args=(4,))
+    >>> exercise.done(2)
+    ✔ Exercise 1 (double): right on the shown example (hidden tests run when your work is graded)
     >>> summary()
+    exercise             status
+    -------------------  -------
+    Exercise 1 (double)  ✔ right
     """
     if _grading():  # the grader judges, from the answers it was sent
         return
-    status = {True: f"{RIGHT} right", False: f"{WRONG} not right yet", None: "- not checked yet"}
     exercises = list(_exercises.values())
-    print_table(["exercise", "status"], [(e.title, status[e.right]) for e in exercises])
-    missing = [e.title for e in exercises if not e.right]
+    print_table(["exercise", "status"], [(e.title, e.status()) for e in exercises])
+    missing = [e for e in exercises if not e.right]
     if missing:
-        raise ExerciseFailed(f"{len(missing)} of {len(exercises)} exercises not right yet: "
-                             + "; ".join(missing) + ". Their check cells above say why.")
+        # calm (not red) while nothing is wrong yet, only not attempted (a new workbook)
+        error = NotAttempted if all(e.right is None for e in missing) else ExerciseFailed
+        raise error(f"{len(missing)} of {len(exercises)} exercises not right yet: "
+                    + "; ".join(e.title for e in missing) + ". Their check cells above say why.")
 
 
 # --- how a failure looks in Jupyter ----------------------------------------------------------
@@ -465,6 +522,10 @@ def summary() -> None:
 def _show_failure(shell, etype, value, tb, tb_offset=None):
     # The message is the whole story for a student; the traceback through this module is noise.
     text = str(value)
+    if isinstance(value, NotAttempted):  # a student who has not started yet is not wrong
+        print(f"{NOT_YET} {text}")
+        shell._last_traceback = None
+        return
     stb = [f"\x1b[31m{WRONG} {line}\x1b[0m" if i == 0 else line
            for i, line in enumerate(text.splitlines() or [etype.__name__])]
     shell._showtraceback(etype, value, stb)
@@ -481,8 +542,7 @@ def install_friendly_failures() -> None:
     -------
     >>> install_friendly_failures()   # in a notebook
     """
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython else None
+    shell = ipython_shell()
     if shell is not None and hasattr(shell, "set_custom_exc"):
         shell.set_custom_exc((ExerciseFailed,), _show_failure)
 

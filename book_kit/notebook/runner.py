@@ -13,109 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from book_kit.notebook import quiet
+
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
-
-# Kernels we start write C-level output (TensorFlow's start-up log lines, with timestamps) to
-# their own stderr instead of the notebook: otherwise it lands in stored outputs, in whichever
-# cell happens to be running. Our kernels get these settings through a private IPython profile
-# (the one thing both nbclient and nbval kernels read), graded kernels on their command line.
-KERNEL_SETTINGS = {"IPKernelApp.capture_fd_output": "False"}
-_KERNEL_CONFIG = "".join(f"c.{name} = {value}\n" for name, value in KERNEL_SETTINGS.items())
-
-
-def kernel_arguments() -> list[str]:
-    """:data:`KERNEL_SETTINGS` as ipykernel command-line options.
-
-    Example
-    -------
-    >>> kernel_arguments()
-    ['--IPKernelApp.capture_fd_output=False']
-    """
-    return [f"--{name}={value}" for name, value in KERNEL_SETTINGS.items()]
-
-
-def install_quiet_kernels(prefix: str | os.PathLike | None = None) -> Path:
-    """Make every IPython kernel of this Python environment keep C-level output out of cells.
-
-    Writes the setting above into ``<prefix>/etc/ipython/ipython_kernel_config.py``, a file
-    IPython reads for every kernel started from this environment (``make lab``'s too); a line
-    already there is kept. ``make install`` calls it.
-
-    Parameters
-    ----------
-    prefix : path, optional
-        The environment's prefix (default: ``sys.prefix``).
-
-    Returns
-    -------
-    Path
-        The configuration file.
-
-    Example
-    -------
-    >>> install_quiet_kernels()
-    PosixPath('.venv/etc/ipython/ipython_kernel_config.py')
-    """
-    config = Path(prefix or sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    text = config.read_text() if config.exists() else ""
-    if not all(line in text.splitlines() for line in _KERNEL_CONFIG.splitlines()):
-        config.write_text(text + ("" if not text or text.endswith("\n") else "\n") + _KERNEL_CONFIG)
-    return config
-
-
-def keep_c_output_out_of_cells() -> str | None:
-    """In a running kernel, keep what C and C++ code writes to stderr out of the cells.
-
-    A stock ipykernel (``capture_fd_output=True``, its default) turns file descriptor 2 into a
-    pipe and forwards what arrives there into whichever cell is running: TensorFlow's and XLA's
-    start-up log lines (``WARNING: All log messages before absl::InitializeLog()``,
-    ``I0000 ... cpu_feature_guard.cc``, ``E0000``/``W0000`` lines) become red boxes. This stops
-    that forwarding for fd 2 only, as the quiet kernels of :func:`install_quiet_kernels` do: the
-    lines go to the kernel's own stderr (the terminal that runs JupyterLab). Python's
-    ``sys.stderr`` is not a file descriptor in a kernel, so warnings and
-    ``print(..., file=sys.stderr)`` still show in the cell; C-level stdout is still forwarded.
-
-    Where the kernel's stream is not one this recognises (another ipykernel version, another
-    kernel), TensorFlow's own switch is set instead, if TensorFlow is not loaded yet and the
-    reader has not set it: ``TF_CPP_MIN_LOG_LEVEL=1`` (no INFO lines; warnings and errors stay).
-    ``book_kit.setup_notebook()`` calls this; outside a kernel it does nothing.
-
-    Returns
-    -------
-    str or None
-        ``"fd"`` if fd 2's forwarding was stopped, ``"env"`` if the variable was set, None if
-        nothing needed doing (no kernel, a quiet kernel, called before).
-
-    Example
-    -------
-    >>> keep_c_output_out_of_cells()   # in a stock Jupyter kernel
-    'fd'
-    """
-    stream = sys.stderr
-    if type(stream).__module__ != "ipykernel.iostream":
-        return None  # a terminal, pytest, a script: C-level output is not in any cell
-    copy = getattr(stream, "_original_stdstream_copy", None)
-    watcher = getattr(stream, "watch_fd_thread", None)
-    if getattr(stream, "_original_stdstream_fd", None) == 2 and copy is not None \
-            and watcher is not None and hasattr(stream, "_should_watch"):
-        if not stream._should_watch:
-            return None  # done before
-        # ipykernel's watcher thread reads the pipe and forwards while _should_watch holds: clear
-        # it, then wake the thread with a byte it reads but no longer forwards, so it ends (and
-        # the kernel's shutdown, which writes such a byte and joins it, does not wait for it).
-        stream._should_watch = False
-        os.write(2, b"\0")
-        watcher.join(timeout=5)
-        os.dup2(copy, 2)  # fd 2 is the kernel's own stderr again
-        return "fd"
-    if getattr(stream, "_should_watch", True) is False:
-        return None  # a quiet kernel (capture_fd_output=False): nothing is forwarded
-    if "tensorflow" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # read once, when TensorFlow loads
-        return "env"
-    return None
-
 
 # Frameworks size their thread pools to every core of the machine, as if they had it to themselves.
 # PyTorch's OpenMP threads then *spin* while they wait for each other: with two other busy
@@ -150,8 +50,11 @@ def thread_settings(jobs: int | None = None) -> dict:
 
     Example
     -------
-    >>> thread_settings(jobs=2)["OMP_NUM_THREADS"]  # on a 2-core machine
+    >>> # depends on the machine's cores: '1' on a 2-core machine
+    >>> thread_settings(jobs=2)["OMP_NUM_THREADS"]   # doctest: +SKIP
     '1'
+    >>> thread_settings(jobs=1000)   # more kernels than cores: one thread each
+    {'OMP_WAIT_POLICY': 'PASSIVE', 'OMP_NUM_THREADS': '1', 'TF_NUM_INTRAOP_THREADS': '1'}
     """
     if jobs is None:
         jobs = int(os.environ.get(JOBS_VARIABLE) or 1)
@@ -174,7 +77,7 @@ def kernel_env(base: dict | None = None, *, backend: str | None = None,
     ipython_dir = Path(tempfile.mkdtemp(prefix="book_kit-ipython-"))
     profile = ipython_dir / "profile_default"
     profile.mkdir()
-    (profile / "ipython_kernel_config.py").write_text(_KERNEL_CONFIG)
+    (profile / "ipython_kernel_config.py").write_text(quiet.KERNEL_CONFIG)
     env["IPYTHONDIR"] = str(ipython_dir)
     env["BOOK_KIT_STATIC_PLOTS"] = "1"  # live plots draw once, at the end: stable outputs
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -184,11 +87,41 @@ def kernel_env(base: dict | None = None, *, backend: str | None = None,
 
 
 def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int = 1800,
-            cwd: str | os.PathLike | None = None, share_cores: bool = True) -> Path:
+            cwd: str | os.PathLike | None = None, share_cores: bool = True,
+            runs: int = 1) -> Path:
     """Execute a notebook in one fresh kernel and store its outputs (counts 1, 2, 3, ...).
 
     The file is replaced only once the whole run succeeded, so a failure never leaves a
-    half-executed notebook behind. ``share_cores``: see :func:`kernel_env`.
+    half-executed notebook behind.
+
+    Parameters
+    ----------
+    path : path
+        The notebook, replaced by its executed self.
+    backend : str, optional
+        ``KERAS_BACKEND`` for the kernel.
+    timeout : int
+        Seconds a cell may take.
+    cwd : path, optional
+        The kernel's working folder (default: the notebook's).
+    share_cores : bool
+        See :func:`kernel_env`.
+    runs : int
+        *Run All* this many times in the same kernel, storing the last run's outputs. The
+        chapters are stored from a second run (``metadata.book_kit.runs`` says so), so nbval,
+        which runs them once in a fresh kernel, fails if a second *Run All* prints anything
+        else: readers run everything again without restarting all the time.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Example
+    -------
+    >>> # needs a Jupyter kernel, and minutes: it runs the chapter twice
+    >>> execute("chapters/ch03_2_linear_classifier.ipynb", runs=2)   # doctest: +SKIP
+    PosixPath('chapters/ch03_2_linear_classifier.ipynb')
     """
     import nbformat
     from nbclient import NotebookClient
@@ -199,14 +132,35 @@ def execute(path: str | os.PathLike, *, backend: str | None = None, timeout: int
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd or path.parent)}})
-        client.execute(env=env)
+        if runs == 1:
+            client.execute(env=env)
+        else:
+            _execute_again_and_again(client, runs, env)
     finally:
         shutil.rmtree(env["IPYTHONDIR"], ignore_errors=True)
+    nb.metadata.setdefault("book_kit", {})["runs"] = runs
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".ipynb", delete=False,
                                      encoding="utf-8") as tmp:
         nbformat.write(nb, tmp)
     os.replace(tmp.name, path)
     return path
+
+
+def _execute_again_and_again(client, runs: int, env: dict) -> None:
+    """nbclient's ``execute``, the cells run ``runs`` times over in the one kernel."""
+    with client.setup_kernel(env=env):
+        info = client.wait_for_reply(client.kc.kernel_info())
+        client.nb.metadata["language_info"] = info["content"]["language_info"]
+        for _ in range(runs):
+            for index, cell in enumerate(client.nb.cells):
+                client.execute_cell(cell, index)
+        client.set_widgets_metadata()
+    code = [c for c in client.nb.cells if c.cell_type == "code"]
+    for count, cell in enumerate(code, start=1):  # as one run numbers them
+        cell.execution_count = count
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output["execution_count"] = count
 
 
 # On a backend other than the one a notebook's outputs were stored with, long decimals (losses,
@@ -241,8 +195,10 @@ def nbval_command(notebook: str | os.PathLike, *, lax: bool = False, cell_timeou
 
     Example
     -------
-    >>> nbval_command("chapters/ch03_1_tensors_and_gradients.ipynb")[:3]   # doctest: +SKIP
-    ['.../python', '-m', 'pytest']
+    >>> import sys
+    >>> command = nbval_command("chapters/ch03_1_tensors_and_gradients.ipynb")
+    >>> command[0] == sys.executable, command[1:3]
+    (True, ['-m', 'pytest'])
     """
     cmd = [sys.executable, "-m", "pytest", str(Path(notebook).resolve()), "-p", "no:cacheprovider",
            "-p", "no:xdist", "--nbval-lax" if lax else "--nbval",
@@ -264,7 +220,8 @@ def stored_backend(notebook: str | os.PathLike) -> str | None:
 
 
 def run_nbval(notebook: str | os.PathLike, *, lax: bool = False, backend: str | None = None,
-              cell_timeout: int = 600, env: dict | None = None, cwd: str | os.PathLike | None = None,
+              cell_timeout: int = 600, env: dict | None = None,
+              cwd: str | os.PathLike | None = None,
               timeout: float | None = None, extra: list[str] | None = None
               ) -> subprocess.CompletedProcess:
     """Validate a notebook's stored outputs with nbval in a separate pytest process.

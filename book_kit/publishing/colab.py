@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 
+from book_kit.frameworks import KERAS, NAMES
+
 REPOSITORY = "book-kit/book_kit"  # on GitHub; pyproject's [project.urls] says the same (tested)
 BRANCH = "main"
 BADGE_CELL_ID = "colab-badge"
@@ -27,7 +29,7 @@ def badge_png() -> bytes:
     """The badge image (PNG, 124 x 22), as stored beside this module."""
     from importlib.resources import files
 
-    return files("book_kit").joinpath(BADGE_FILE).read_bytes()
+    return files("book_kit.publishing").joinpath(BADGE_FILE).read_bytes()
 
 
 SETUP_SOURCE = f"""\
@@ -39,7 +41,7 @@ if "google.colab" in sys.modules:
 
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
                     "book_kit[all] @ git+https://github.com/{REPOSITORY}@{BRANCH}"], check=True)
-    loaded = sorted({{"tensorflow", "torch", "jax", "keras"}} & set(sys.modules))
+    loaded = sorted({{{", ".join(f'"{name}"' for name in (*NAMES, KERAS))}}} & set(sys.modules))
     if loaded:
         print("Installed. Restart the session (Runtime > Restart session) and run the notebook "
               "again: Colab had already loaded", ", ".join(loaded))"""
@@ -51,7 +53,8 @@ def colab_url(path: str) -> str:
     Parameters
     ----------
     path : str
-        The notebook's path in the repository, e.g. ``"chapters/ch03_1_tensors_and_gradients.ipynb"``.
+        The notebook's path in the repository, e.g.
+        ``"chapters/ch03_1_tensors_and_gradients.ipynb"``.
 
     Returns
     -------
@@ -111,26 +114,36 @@ def setup_cell():
 
 
 def with_colab_cells(nb, path: str):
-    """``nb`` with the badge (for ``path``) and the set-up cell first, replacing older ones.
+    """``nb`` with the badge (for ``path``) first and the set-up cell, replacing older ones.
 
     Parameters
     ----------
     nb : nbformat.NotebookNode
-        A chapter or workbook; changed in place and returned.
+        A chapter or workbook; changed in place and returned. The set-up cell goes after its
+        title (its first markdown cell), folded away: still its first code cell.
     path : str
         The notebook's path in the repository, which the badge opens.
 
     Returns
     -------
     nbformat.NotebookNode
-        ``nb``, starting with the badge cell and then the set-up cell.
+        ``nb``, starting with the badge cell.
 
     Example
     -------
-    >>> nb = with_colab_cells(nbformat.read(p, as_version=4), "chapters/" + p.name)
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 3.1 Tensors"),
+    ...                                      nbformat.v4.new_code_cell("import book_kit")])
+    >>> nb = with_colab_cells(nb, "chapters/ch03_1_tensors_and_gradients.ipynb")
+    >>> [c.cell_type for c in nb.cells], nb.cells[0].id, nb.cells[2].id
+    (['markdown', 'markdown', 'code', 'code'], 'colab-badge', 'colab-setup')
     """
     setup = next((c for c in nb.cells if c.get("id") == SETUP_CELL_ID), None) or setup_cell()
     setup.source = SETUP_SOURCE
-    nb.cells = [badge_cell(path), setup] + [
-        c for c in nb.cells if c.get("id") not in (BADGE_CELL_ID, SETUP_CELL_ID)]
+    setup.metadata.setdefault("jupyter", {})["source_hidden"] = True  # out of the reader's way
+    rest = [c for c in nb.cells if c.get("id") not in (BADGE_CELL_ID, SETUP_CELL_ID)]
+    # after the title (the first markdown cell) and still the first code cell: Colab runs it
+    # before anything imports book_kit
+    top = 1 if rest and rest[0].cell_type == "markdown" else 0
+    nb.cells = [badge_cell(path), *rest[:top], setup, *rest[top:]]
     return nb

@@ -51,8 +51,12 @@ def prepare(root: str | Path = ".", work: str | Path = DEFAULT_DIR) -> list[Path
 
     Example
     -------
+    >>> Path("chapters").mkdir(exist_ok=True)   # a repository with one chapter
+    >>> _ = Path("chapters/ch03_1_tensors_and_gradients.ipynb").write_text("{}")
     >>> prepare(".", "my-work")
-    [PosixPath('my-work/chapters/ch03_1_tensors_and_gradients.ipynb'), ...]
+    [PosixPath('my-work/chapters/ch03_1_tensors_and_gradients.ipynb')]
+    >>> prepare(".", "my-work")   # every copy exists already
+    []
     """
     root = Path(root)
     work = root / work
@@ -98,9 +102,9 @@ def fresh(name: str, root: str | Path = ".", work: str | Path = DEFAULT_DIR) -> 
     """Replace one working copy with a fresh copy of the book's; the old one is kept.
 
     The old copy goes to a ``kept/`` folder beside it, named with the date and time first
-    (``my-work/chapters/kept/2026-12-01 153012 ch03_1_tensors_and_gradients.ipynb``), so JupyterLab's
-    file browser, which cuts long names at the end, tells the kept copies apart from the fresh one
-    and from each other.
+    (``my-work/chapters/kept/2026-12-01 153012 ch03_1_tensors_and_gradients.ipynb``), so
+    JupyterLab's file browser, which cuts long names at the end, tells the kept copies apart from
+    the fresh one and from each other.
 
     Parameters
     ----------
@@ -126,9 +130,13 @@ def fresh(name: str, root: str | Path = ".", work: str | Path = DEFAULT_DIR) -> 
 
     Example
     -------
-    >>> fresh("ch03_2")
+    >>> Path("chapters").mkdir(exist_ok=True)   # a repository with one chapter
+    >>> _ = Path("chapters/ch03_2_linear_classifier.ipynb").write_text("{}")
+    >>> fresh("ch03_2")   # no working copy yet: nothing to keep
+    Fresh(copy=PosixPath('my-work/chapters/ch03_2_linear_classifier.ipynb'), kept=None, note='')
+    >>> fresh("ch03_2")   # the copy made just now is kept, under the date and time
     Fresh(copy=PosixPath('my-work/chapters/ch03_2_linear_classifier.ipynb'),
-          kept=PosixPath('my-work/chapters/kept/2026-12-01 153012 ch03_2_linear_classifier.ipynb'),
+          kept=PosixPath('my-work/chapters/kept/... ch03_2_linear_classifier.ipynb'),
           note='')
     """
     root = Path(root)
@@ -180,8 +188,18 @@ def lab_settings(prefix: str | os.PathLike | None = None) -> Path:
 
     Example
     -------
-    >>> lab_settings()
-    PosixPath('.venv/share/jupyter/lab/settings/overrides.json')
+    >>> # this environment's file: the path depends on the machine
+    >>> lab_settings()   # doctest: +SKIP
+    PosixPath('/home/reader/book_kit/.venv/share/jupyter/lab/settings/overrides.json')
+    >>> path = lab_settings("my-env")   # another environment, by its prefix
+    >>> path
+    PosixPath('my-env/share/jupyter/lab/settings/overrides.json')
+    >>> print(path.read_text(), end="")
+    {
+      "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false"
+      }
+    }
     """
     app_dir = os.environ.get("JUPYTERLAB_DIR") if prefix is None else None
     path = Path(app_dir or Path(prefix or sys.prefix) / "share" / "jupyter" / "lab") / "settings" \

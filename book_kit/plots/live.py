@@ -9,8 +9,9 @@ training and a single static plot appears at the end, so stored notebook outputs
 from __future__ import annotations
 
 import os
-import sys
 import time
+
+from book_kit.notebook.shell import ipython_shell
 
 
 def live_display_available() -> bool:
@@ -23,12 +24,7 @@ def live_display_available() -> bool:
     """
     if os.environ.get("BOOK_KIT_STATIC_PLOTS") or os.environ.get("CI"):
         return False
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return bool(shell) and type(shell).__name__ == "ZMQInteractiveShell"  # a Jupyter kernel
-
-
-def _in_ipython() -> bool:
-    return "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None
+    return type(ipython_shell()).__name__ == "ZMQInteractiveShell"  # a Jupyter kernel
 
 
 class LivePlot:
@@ -60,9 +56,12 @@ class LivePlot:
 
         Example
         -------
+        >>> plot = LivePlot(live=False)   # as outside Jupyter: nothing redrawn while training
         >>> plot.update(3, loss=0.25, val_loss=0.31)
+        >>> plot.rows
+        [(3, 'loss', 'training', 0.25), (3, 'loss', 'validation', 0.31)]
         """
-        from book_kit.arrays import to_numpy
+        from book_kit.frameworks.arrays import to_numpy
 
         if not values:
             raise ValueError("update(step, loss=0.3, ...) needs at least one named value.")
@@ -83,7 +82,7 @@ class LivePlot:
     def _figure(self):
         import matplotlib.pyplot as plt
 
-        from book_kit.history import plot_history
+        from book_kit.plots.history import plot_history
 
         fig = plot_history(self.frame(), metrics=self.metrics, smooth=self.smooth,
                            xlabel=self.xlabel)
@@ -91,7 +90,7 @@ class LivePlot:
         return fig
 
     def _draw(self) -> None:
-        from book_kit.display import show_png
+        from book_kit.plots.display import show_png
 
         fig = self._figure()
         if self._handle is None:
@@ -109,8 +108,8 @@ class LivePlot:
             self._draw()
             return self.figure
         self.figure = self._figure()
-        if _in_ipython():
-            from book_kit.display import show_png
+        if ipython_shell() is not None:
+            from book_kit.plots.display import show_png
 
             show_png(self.figure)
         return self.figure

@@ -1,5 +1,4 @@
-"""Plots a reader needs beside the code: training histories (as R's ``plot(history)``), the
-chapter's figures 3.1-3.3, and grids of MNIST digits.
+"""The chapter's figures 3.1-3.3, loss curves side by side, and grids of MNIST digits.
 
 Every function takes NumPy arrays or tensors of TensorFlow, PyTorch or JAX, returns the
 matplotlib Figure, and checks its input first so a mistake gets a sentence, not a traceback from
@@ -14,12 +13,9 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from book_kit.arrays import to_numpy
-from book_kit.display import new_figure
-# history plots, the live plot and the style live in their own modules; reachable from here too
-from book_kit.history import history_frame, history_summary, plot_history, print_history
-from book_kit.liveplot import LivePlot, keras_callback
-from book_kit.style import MISTAKE, PALETTE, TRAINING, VALIDATION, style
+from book_kit.frameworks.arrays import to_numpy
+from book_kit.plots.display import new_figure
+from book_kit.plots.style import MISTAKE, PALETTE, TRAINING, VALIDATION, style
 
 # --- the chapter's figures -------------------------------------------------------------------
 
@@ -77,7 +73,8 @@ def plot_blobs(inputs, targets, *, title="Two classes of random points (fig. 3.1
     Example
     -------
     >>> inputs, targets = book_kit.make_blobs(seed=0)
-    >>> book_kit.plot_blobs(inputs, targets)
+    >>> book_kit.plot_blobs(inputs, targets)   # in a notebook: the figure
+    <BookFigure size 550x450 with 1 Axes>
     """
     points = _points(inputs)
     classes = _labels(targets, len(points), "targets")
@@ -112,7 +109,10 @@ def plot_predictions(inputs, predictions, *, threshold=0.5, ax=None,
 
     Example
     -------
-    >>> book_kit.plot_predictions(inputs, model(inputs, W, b))
+    >>> inputs, targets = book_kit.make_blobs(seed=0)
+    >>> W, b = np.array([[0.1], [0.2]]), np.array([0.3])
+    >>> book_kit.plot_predictions(inputs, inputs @ W + b)   # the chapter: model(inputs, W, b)
+    <BookFigure size 550x450 with 1 Axes>
     """
     points = _points(inputs)
     scores = _labels(predictions, len(points), "predictions")
@@ -201,7 +201,14 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
 
     Example
     -------
-    >>> show_digits(x_test[:20], y_test[:20], predictions=model.predict(x_test[:20]))
+    >>> # needs MNIST and a trained Keras model
+    >>> show_digits(x_test[:20], y_test[:20],  # doctest: +SKIP
+    ...             predictions=model.predict(x_test[:20]))
+    >>> images = np.random.default_rng(0).integers(0, 256, (20, 28, 28))   # noise, not digits
+    >>> labels = np.arange(20) % 10
+    >>> wrong = np.where(labels == 3, 8, labels)   # every 3 predicted as 8: framed in red
+    >>> show_digits(images, labels, predictions=wrong)
+    <BookFigure size 875x640 with 20 Axes>
     """
     pixels = to_numpy(images, "images")
     if pixels.ndim == 2 and pixels.shape[1] == 784:
@@ -262,6 +269,3 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
     return fig
 
 
-__all__ = ["history_frame", "history_summary", "print_history", "plot_history", "plot_blobs",
-           "plot_predictions", "plot_decision_line", "plot_loss_curves", "show_digits",
-           "style", "LivePlot", "keras_callback", "PALETTE", "TRAINING", "VALIDATION", "MISTAKE"]

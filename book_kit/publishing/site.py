@@ -7,33 +7,33 @@ them, each chapter is copied into a build folder and adjusted for a web page:
   stays;
 - a side-by-side source view (``compare.show_source("...")``) becomes framework tabs
   (sphinx-design's ``tab-set``: TensorFlow / PyTorch / JAX);
-- an interactive widget, which needs a running kernel, becomes a line saying so (and the
-  notebook's saved widget state goes, so no widget script is fetched from the network).
+- an interactive widget, which needs a running kernel, becomes its stored picture and a line
+  saying so (and the notebook's saved widget state goes, so no widget script is fetched from the
+  network).
 
 MathJax is served from the site itself (sphinx-mathjax-offline), so the site works offline too.
 
-Usage: ``make site`` or ``python -m book_kit.site [--out build/site]``; open
+Usage: ``make site`` or ``python -m book_kit.publishing.site [--out build/site]``; open
 ``build/site/index.html``.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import re
 import shutil
-import sys
 from pathlib import Path
 
-from book_kit import colab, frameworks
+from book_kit import frameworks
+from book_kit.publishing import colab
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: book_kit/publishing/site.py
 DEFAULT_OUT = ROOT / "build" / "site"
 _SHOW_SOURCE = re.compile(r"""compare\.show_source\(\s*["'](\w+)["']\s*\)""")
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 
 CONF = '''\
-# Written by book_kit/site.py for each build; edit that file, not this one.
+# Written by book_kit/publishing/site.py for each build; edit that file, not this one.
 project = "book_kit: chapter 3, in Python"
 author = "book_kit"
 extensions = ["myst_nb", "sphinx_design", "sphinx-mathjax-offline"]
@@ -103,7 +103,15 @@ def web_page(nb):
 
     Example
     -------
-    >>> page = web_page(nbformat.read("chapters/ch03_1_tensors_and_gradients.ipynb", 4))
+    >>> import nbformat
+    >>> # needs the book's chapters/ (run from the repository)
+    >>> page = web_page(  # doctest: +SKIP
+    ...     nbformat.read("chapters/ch03_1_tensors_and_gradients.ipynb", 4))
+    >>> nb = colab.with_colab_cells(nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_markdown_cell("# 3.1 Tensors")]), "chapters/ch03_1.ipynb")
+    >>> page = web_page(nb)   # no Colab set-up cell; the badge's image is a file beside the page
+    >>> len(nb.cells), len(page.cells), page.cells[0].source[:37]
+    (3, 2, '[![Open in Colab](open-in-colab.png)]')
     """
     import nbformat
 
@@ -125,7 +133,10 @@ def web_page(nb):
             cells.append(nbformat.v4.new_markdown_cell(_tabs(shown.group(1)),
                                                        id=f"{cell.id}-tabs"))
         elif any(_WIDGET in output.get("data", {}) for output in cell.outputs):
-            cell.outputs = []
+            # the widget needs a kernel: its stored picture (the explorer's start) stays
+            for output in cell.outputs:
+                output.get("data", {}).pop(_WIDGET, None)
+            cell.outputs = [o for o in cell.outputs if o.get("data", True)]
             cells.append(nbformat.v4.new_markdown_cell(
                 "*An interactive widget appears here when you run the notebook in Jupyter.*",
                 id=f"{cell.id}-widget"))
@@ -187,7 +198,7 @@ def build(out: Path = DEFAULT_OUT, *, quiet: bool = True) -> Path:
 
     Example
     -------
-    >>> build(Path("build/site"))   # doctest: +SKIP
+    >>> build(Path("build/site"))   # runs Sphinx over every chapter: minutes   # doctest: +SKIP
     """
     from sphinx.cmd.build import build_main
 
@@ -201,22 +212,3 @@ def build(out: Path = DEFAULT_OUT, *, quiet: bool = True) -> Path:
         raise RuntimeError(f"Sphinx could not build the site from {source}: see its messages "
                            "above.")
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m book_kit.site [--out DIR]``: build the website; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m book_kit.site",
-                                     description="Build the companion website from chapters/.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="HTML folder (build/site)")
-    args = parser.parse_args(argv)
-    try:
-        out = build(args.out)
-    except (RuntimeError, ImportError) as e:
-        print(f"book_kit.site: {e}", file=sys.stderr)
-        return 1
-    print(f"The site is in {out}: open {out / 'index.html'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-from book_kit.arrays import to_numpy as _to_numpy
-from book_kit.diagnoses import diagnose_value
+from book_kit.exercises.diagnoses import diagnose_value
+from book_kit.frameworks.arrays import to_numpy as _to_numpy
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "ExerciseFailed", "NotAttempted", "compare_values",
-           "format_value"]
+# ExerciseFailed, NotAttempted, compare_values and format_value are public as book_kit.exercises.*
+__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL"]
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-6
@@ -40,7 +40,7 @@ def compare_values(got, expected, *, what: str = "your answer", rtol: float = DE
 
     Tolerance: |got - expected| <= atol + rtol * |expected|, element by element. A value wrong in
     a recognisable way (None, a list of tensors, a wrong shape, a bool) gets the diagnosis of
-    :func:`book_kit.diagnoses.diagnose_value`: its likely cause and what to change.
+    :func:`book_kit.exercises.diagnoses.diagnose_value`: its likely cause and what to change.
 
     Parameters
     ----------
@@ -69,7 +69,8 @@ def compare_values(got, expected, *, what: str = "your answer", rtol: float = DE
     array(2., dtype=float32)
     >>> compare_values(None, 1.0, what="TensorFlow's answer")
     Traceback (most recent call last):
-    ExerciseFailed: TensorFlow's answer is None: in TensorFlow, `tape.gradient(y, x)` is None when ...
+    ExerciseFailed: TensorFlow's answer is None: in TensorFlow, `tape.gradient(y, x)` is None
+    when ...
     """
     hint = f" Hint: {hint}" if hint else ""
 
