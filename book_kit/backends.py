@@ -8,7 +8,6 @@ importing a framework: choosing a backend or a seed must never lock the choice b
 from __future__ import annotations
 
 import contextlib
-import importlib
 import importlib.util
 import json
 import os

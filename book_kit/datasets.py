@@ -285,7 +285,7 @@ def load_mnist():
 
 @dataclasses.dataclass
 class Status:
-    """What ``book-kit data status`` reports for one data set: where it is and whether it
+    """What ``book-kit data list`` reports for one data set: where it is and whether it
     verified."""
     name: str
     path: Path | None

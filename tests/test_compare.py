@@ -1,8 +1,6 @@
 """Side-by-side comparisons of the three frameworks (ch03_1)."""
 
 
-
-
 def test_side_by_side_source_is_highlighted_and_never_broken_mid_word():
     from book_kit import compare
 

@@ -133,4 +133,3 @@ def test_setup_notebook_outside_ipython_does_nothing(py):
     """)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True"]
-

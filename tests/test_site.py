@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("site")]
 def served(tmp_path_factory):
     """The site built into a temporary folder and served on 127.0.0.1."""
     out = site.build(tmp_path_factory.mktemp("site") / "html")
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass

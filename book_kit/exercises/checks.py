@@ -545,4 +545,3 @@ def install_friendly_failures() -> None:
     shell = ipython_shell()
     if shell is not None and hasattr(shell, "set_custom_exc"):
         shell.set_custom_exc((ExerciseFailed,), _show_failure)
-

@@ -16,6 +16,7 @@ def devices() -> list[str]:
     """The devices JAX sees, as ``["cpu:0", ...]``."""
     return [f"{d.platform}:{d.id}" for d in jax.devices()]
 
+
 def key(seed: int):
     """A JAX PRNG key (``jax.random.key``): JAX has no global generator to seed."""
     return jax.random.key(seed)

@@ -15,6 +15,7 @@ def devices() -> list[str]:
     """The devices TensorFlow sees, as ``["cpu:0", ...]``."""
     return [f"{d.device_type.lower()}:{i}" for i, d in enumerate(tf.config.list_physical_devices())]
 
+
 def seed(value: int) -> None:
     """Seed TensorFlow's global generator (``book_kit.set_seed`` calls it when TF is imported)."""
     tf.random.set_seed(value)

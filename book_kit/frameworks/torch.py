@@ -16,6 +16,7 @@ def devices() -> list[str]:
     gpus = [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     return ["cpu:0"] + gpus
 
+
 def seed(value: int) -> None:
     """Seed PyTorch's global generator (``book_kit.set_seed`` calls it when torch is imported)."""
     torch.manual_seed(value)

@@ -19,6 +19,7 @@ from book_kit.plots.style import MISTAKE, PALETTE, TRAINING, VALIDATION, style
 
 # --- the chapter's figures -------------------------------------------------------------------
 
+
 def _points(inputs, name="inputs") -> np.ndarray:
     points = to_numpy(inputs, name)
     if points.ndim != 2 or points.shape[1] != 2:
@@ -267,5 +268,3 @@ def show_digits(images, labels, predictions=None, *, n=None, columns=10, title=N
             fig.suptitle(title)
         fig.tight_layout()
     return fig
-
-

@@ -45,7 +45,7 @@ class LivePlot:
         self.figure = None
 
     def update(self, step: int, **values) -> None:
-        """Record this step's values and redraw (at most every ``min_interval`` seconds).
+        """Record this step's values and redraw (at most every ``every_seconds`` seconds).
 
         Parameters
         ----------

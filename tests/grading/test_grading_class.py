@@ -181,8 +181,6 @@ def test_a_class_gets_points_scores_feedback_and_a_cached_regrade(tmp_path):
     assert {p.name for p in (tmp_path / "merged" / "feedback").iterdir()} == set(feedback)
 
 
-
-
 def test_feedback_reveals_only_what_the_course_decides_and_private_tests_count(tmp_path):
     """``reveal_hidden = "nothing"``: a failed hidden test is said to fail, not which; the
     course's own tests, from a file outside the repository, are run and judged like the

@@ -450,5 +450,3 @@ def test_grading_a_hostile_class_as_root(tmp_path):
                     reason="switching to an ordinary user needs root and a Python anyone can run")
 def test_grading_a_hostile_class_as_an_ordinary_user(tmp_path):
     _grade_class(tmp_path, as_user=True)
-
-

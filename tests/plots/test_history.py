@@ -32,6 +32,7 @@ KERAS_FIT = """
                       "live_closed": live.plot.figure is not None}}))
 """
 
+
 def test_frame_is_tidy_and_one_based():
     frame = book_kit.history_frame({"loss": [0.9, 0.5], "accuracy": [0.6, 0.8],
                                     "val_loss": [1.0, 0.7], "val_accuracy": [0.5, 0.7]})
