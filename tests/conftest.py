@@ -62,6 +62,8 @@ ROUGH_SECONDS = {
     "test_a_canvas_download": 30, "test_a_moodle_download": 30,
     "test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks[ch03_1": 20,
     "ch03_1_tensors_and_gradients-": 25, "ch03_2_linear_classifier-": 20,
+    "test_nbgrader_autogrades": 120, "test_keras_first_weights_do_not_depend": 45,
+    "test_seeded_keras_fit_is_bit_identical": 25,
 }
 
 
