@@ -133,3 +133,22 @@ def test_set_seed_seeds_frameworks_imported_later_without_importing_them(py):
     assert first.stdout == second.stdout          # same numbers in a second process
     third = py(code.replace("set_seed(7)", "set_seed(8)"))
     assert third.stdout.splitlines()[1:] != lines[1:]  # and the seed really drives them
+
+
+def test_a_keras_backend_chosen_outside_wins_over_the_chapters_name(py):
+    """A chapter says use_backend("jax"); KERAS_BACKEND set before the kernel started (a shell,
+    a JupyterHub, the tests running it on every backend) wins. Its own earlier choice does not:
+    two calls in one process, before Keras loads, take the second name."""
+    outside = py("""
+        import os, book_kit
+        print(book_kit.use_backend("jax"), book_kit.use_backend("jax"), os.environ["KERAS_BACKEND"])
+    """, env={"KERAS_BACKEND": "torch"})
+    assert outside.returncode == 0, outside.stderr[-2000:]
+    assert outside.stdout.split() == ["torch", "torch", "torch"]
+    inside = py("""
+        import os, book_kit
+        print(book_kit.use_backend("jax"), book_kit.use_backend("tensorflow"),
+              os.environ["KERAS_BACKEND"])
+    """)
+    assert inside.returncode == 0, inside.stderr[-2000:]
+    assert inside.stdout.split() == ["jax", "tensorflow", "tensorflow"]
