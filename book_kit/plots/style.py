@@ -28,5 +28,5 @@ STYLE = {
 
 
 def style():
-    """The book_kit look as a context manager: ``with book_kit.plotting.style(): ...``."""
+    """The book_kit look as a context manager: ``with style(): ...`` (``book_kit.plots.style``)."""
     return plt.rc_context(STYLE)
