@@ -4,8 +4,8 @@ after it: a notebook run twice in one kernel (Run All twice) meets both orders.
 Importing Keras draws a word from Python's generator (``rich.style``) and importing JAX five numbers
 from NumPy's (``jax/_src/clusters/k8s_cluster.py``); Keras's initializers seed themselves from
 Python's generator (and its fit shuffles with NumPy's), so before the fix the same seed gave other
-Dense weights in each order. The chapters' stored numbers were made with set_seed first, in a
-fresh kernel: they are kept.
+Dense weights in each order. Now an import gives back what it drew, and set_seed starts Keras's
+state afresh: the chapters are stored from a second Run All, which a fresh kernel reproduces.
 """
 
 import json
@@ -63,23 +63,23 @@ def test_keras_first_weights_do_not_depend_on_when_keras_was_imported(py, backen
         print(json.dumps(runs))
     """)
     *import_first, other = import_first
-    # what a fresh process gave before this fix, with set_seed before the import (the order the
-    # stored chapter outputs were made in): seed, then the import draws, then Keras seeded with
-    # Python's and NumPy's streams left as the import left them
-    before_fix = _run(py, backend, """
+    # the reference, without book_kit: Keras imported, then Python and NumPy seeded, Keras's own
+    # state started afresh and seeded, the two streams left as seeded (an import takes nothing)
+    reference = _run(py, backend, """
         import json, random
         import numpy as np
-        random.seed(42); np.random.seed(42)
         import keras
         WEIGHTS
+        random.seed(42); np.random.seed(42)
         state = random.getstate(), np.random.get_state()
+        keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(42)
         random.setstate(state[0]); np.random.set_state(state[1])
         print(json.dumps([weights()]))
     """)
     runs = seed_first + import_first
     assert all(run == runs[0] for run in runs), runs
-    assert runs[0] == before_fix[0], "the chapters' stored numbers would change"
+    assert runs[0] == reference[0], "set_seed is not Keras's own seeding on seeded streams"
     assert other != runs[0], "the seed should drive the weights"
 
 
