@@ -78,9 +78,9 @@ def _workbook_with_stored_outputs(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter, tmp_path):
     """A student's Run All: every cell but the exercise checks gives exactly the chapter's stored
-    output (strict nbval, on this CPU, on the backend the chapter stores), every check fails
-    with "not attempted yet" (and, tagged raises-exception, lets Run All go on), and the summary
-    cell at the end fails listing every exercise.
+    output (strict nbval, on this CPU, on the backend the chapter stores), every check says
+    "not attempted yet" (calmly, and, tagged raises-exception, lets Run All go on), and the
+    summary cell at the end lists every exercise as not right yet.
 
     This is also the chapter's own native run: test_chapters runs the chapter, solutions included,
     on imitated other CPU kernels, and test_browser runs it, solutions included, on this one.
@@ -102,6 +102,7 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
     assert failed == checks | summary, (
         f"failed cells {sorted(failed)}, check cells {sorted(checks)}, summary {summary}: "
         + (result.stdout[-6000:]))
-    # the summary names every exercise (the check cells' own errors are output mismatches to
-    # nbval, since raises-exception lets them raise)
-    assert f"{len(checks)} of {len(checks)} exercises not right yet" in result.stdout
+    # the checks say "not attempted yet" where the chapter says "✔ ... correct!" (output
+    # mismatches to nbval, which shows only their first differing lines:
+    # tests/test_exercises.py checks the line and the summary are calm, not errors)
+    assert "not attempted yet" in result.stdout, result.stdout[-6000:]
