@@ -33,6 +33,15 @@ def run_python(code: str, *, env: dict | None = None, timeout: float = 300
                           text=True, env=full_env, timeout=timeout, cwd=ROOT)
 
 
+PACKAGE = ROOT / "book_kit"
+
+
+def module_name(path) -> str:
+    """book_kit/plots/figures.py -> "book_kit.plots.figures" (a package's __init__: the package)."""
+    return ".".join(("book_kit", *Path(path).relative_to(PACKAGE).with_suffix("").parts)) \
+        .removesuffix(".__init__")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now (for a JupyterLab under test)."""
     with socket.socket() as s:

@@ -11,17 +11,11 @@ import pytest
 import book_kit
 from book_kit import frameworks
 
-from conftest import ROOT
+from conftest import PACKAGE, ROOT, module_name
 
-PACKAGE = ROOT / "book_kit"
 FILES = sorted(PACKAGE.rglob("*.py"))
 # the chapter's listings, kept as the book writes them (their notebook cells say what they do)
 LISTINGS = {"model", "mean_squared_error", "compute_loss", "training_step"}
-
-
-def _module_name(path) -> str:
-    return ".".join(("book_kit", *path.relative_to(PACKAGE).with_suffix("").parts)) \
-        .removesuffix(".__init__")
 
 
 def _public_definitions(path):
@@ -52,12 +46,12 @@ def _imports(path) -> set[str]:
             found.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("book_kit"))
-    modules = {_module_name(p) for p in FILES}
+    modules = {module_name(p) for p in FILES}
     return {m for m in found if m in modules}
 
 
 def test_no_module_imports_one_that_imports_it_back():
-    graph = {_module_name(p): _imports(p) - {_module_name(p)} for p in FILES}
+    graph = {module_name(p): _imports(p) - {module_name(p)} for p in FILES}
     # a package imports its own __init__ first; that edge is Python's, not a cycle of ours
     for name in graph:
         graph[name] -= {parent for parent in graph if name.startswith(parent + ".")}
@@ -118,9 +112,9 @@ def test_book_kits_listings_are_the_chapters(framework, heading_word):
 
 # (a framework's own module is left out: importing it imports its framework)
 @pytest.mark.parametrize("path", [p for p in FILES if not (
-    p.parent.name == "frameworks" and p.stem in frameworks.NAMES)], ids=lambda p: _module_name(p))
+    p.parent.name == "frameworks" and p.stem in frameworks.NAMES)], ids=lambda p: module_name(p))
 def test_all_names_exist(path):
-    module = importlib.import_module(_module_name(path))
+    module = importlib.import_module(module_name(path))
     for name in getattr(module, "__all__", []):
         assert hasattr(module, name), f"{module.__name__}.__all__ names {name!r}, not defined"
 

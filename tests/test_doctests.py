@@ -13,24 +13,18 @@ import pytest
 
 import book_kit
 
-from conftest import ROOT
+from conftest import PACKAGE, ROOT, module_name
 
-PACKAGE = ROOT / "book_kit"
 FRAMEWORK_MODULES = {PACKAGE / "frameworks" / f"{name}.py" for name in ("jax", "tensorflow",
                                                                          "torch")}
 FILES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__main__.py")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.IGNORE_EXCEPTION_DETAIL
 
 
-def _module_name(path) -> str:
-    return ".".join(("book_kit", *path.relative_to(PACKAGE).with_suffix("").parts)) \
-        .removesuffix(".__init__")
-
-
 @pytest.mark.parametrize("path", [p for p in FILES if p not in FRAMEWORK_MODULES],
-                         ids=_module_name)
+                         ids=module_name)
 def test_the_examples_run(path, tmp_path, monkeypatch):
-    module = importlib.import_module(_module_name(path))
+    module = importlib.import_module(module_name(path))
     monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
     failures = []
     runner = doctest.DocTestRunner(optionflags=FLAGS)
@@ -48,7 +42,7 @@ def _docstring_examples(path):
                 yield from doctest.DocTestParser().get_examples(text)
 
 
-@pytest.mark.parametrize("path", sorted(FRAMEWORK_MODULES), ids=_module_name)
+@pytest.mark.parametrize("path", sorted(FRAMEWORK_MODULES), ids=module_name)
 def test_a_frameworks_examples_are_marked(path):
     unmarked = [e.source for e in _docstring_examples(path) if not e.options.get(doctest.SKIP)]
     assert not unmarked, f"mark these +SKIP (they import the framework): {unmarked}"

@@ -7,16 +7,10 @@ import re
 
 import book_kit
 
-from conftest import ROOT
+from conftest import PACKAGE, ROOT, module_name
 
-PACKAGE = ROOT / "book_kit"
 FILES = sorted(PACKAGE.rglob("*.py"))
 FRAMEWORK_IMPORTS = {"tensorflow", "torch", "jax", "jaxlib"}
-
-
-def _module_name(path) -> str:
-    return ".".join(("book_kit", *path.relative_to(PACKAGE).with_suffix("").parts)) \
-        .removesuffix(".__init__")
 
 
 def _all(path) -> list[str]:
@@ -42,7 +36,7 @@ def test_no_public_name_is_listed_in_two_modules():
     homes: dict[str, list[str]] = {}
     for path in FILES:
         for name in _all(path):
-            homes.setdefault(name, []).append(_module_name(path))
+            homes.setdefault(name, []).append(module_name(path))
     # the reader's names are book_kit's: their modules do not list them again
     for name in book_kit.__all__:
         homes.setdefault(name, [])
