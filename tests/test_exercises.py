@@ -107,10 +107,30 @@ def test_side_by_side_table_and_verdicts(capsys):
     assert table[0].split() == ["framework", "got", "expected", "verdict"]
     assert table[2].split() == ["TensorFlow", "matches", "4", "✔"]
     assert table[3].split() == ["PyTorch", "6", "4", "✘"]
-    assert table[4].split() == ["JAX", "-", "4", "✘"]
+    assert table[4].split() == ["JAX", "-", "4", "○"]  # not started is not wrong
     message = str(caught.value)
     assert "2 of 3 not right yet" in message and "PyTorch's answer is 6, expected 4" in message
     assert "JAX: todo() is not attempted yet" in message
+
+
+def test_side_by_side_not_started_is_calm_until_something_is_wrong(capsys):
+    """Right or not attempted, none wrong: a calm NotAttempted naming what is left."""
+    def todo(x):
+        raise NotImplementedError()
+
+    def todo_too(x):
+        raise NotImplementedError()
+
+    exercise = ex.Exercise("Exercise Z")
+    with pytest.raises(ex.NotAttempted) as caught:
+        exercise.check_frameworks({"NumPy": lambda x: 2 * x, "PyTorch": todo, "JAX": todo_too},
+                                  expected=4.0, args=(2.0,))
+    assert [line.split()[-1] for line in capsys.readouterr().out.splitlines()[2:]] == \
+        ["✔", "○", "○"]
+    assert str(caught.value).startswith(
+        "Exercise Z: todo() and todo_too() are not attempted yet: replace")
+    assert exercise.not_attempted and exercise.right is None
+    assert exercise.status() == "○ not attempted yet"
 
 
 def test_side_by_side_all_right_ends_with_the_fixed_line(capsys):

@@ -411,7 +411,7 @@ class Exercise:
                 self._send(hidden, framework, producer(answer), "close", rtol, atol, "the answer",
                            hint, what=f"{framework}'s answer")
             return
-        rows, problems, wrong, right = [], [], [], []
+        rows, problems, wrong, right, not_yet = [], [], [], [], []
         for framework, answer in answers.items():
             got_text = "-"
             try:
@@ -427,6 +427,9 @@ class Exercise:
                 # (compared by nbval on every machine) says so instead of printing them.
                 got_text, verdict = MATCHES, RIGHT
                 right.append(framework)
+            except NotAttempted as e:  # not started is not wrong: shown calmly
+                verdict = NOT_YET
+                not_yet.append((framework, e.short.removesuffix(" is not attempted yet")))
             except ExerciseFailed as e:
                 verdict = WRONG
                 problems.append(f"  {framework}: {e}")
@@ -434,8 +437,16 @@ class Exercise:
             rows.append((framework, got_text, format_value(expected), verdict))
         if not hidden:
             print_table(["framework", "got", "expected", "verdict"], rows)
-        self._passed(hidden if not problems else None, tuple(right))
+        self._passed(hidden if not (problems or not_yet) else None, tuple(right))
+        if not_yet and not problems:
+            names = [name for _, name in not_yet]
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            return self._fail(NotAttempted(listed, title=self.title, several=len(names) > 1),
+                              parts=tuple(framework for framework, _ in not_yet))
         if problems:
+            problems += [f"  {framework}: {name} is not attempted yet"
+                         for framework, name in not_yet]
+            wrong += [framework for framework, _ in not_yet]
             where = f"wrong on a hidden test ({hidden})" if hidden else "not right yet"
             return self._fail(ExerciseFailed(
                 f"{self.title}: {len(problems)} of {len(rows)} {where}.\n" + "\n".join(problems)

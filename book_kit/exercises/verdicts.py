@@ -28,10 +28,12 @@ class ExerciseFailed(AssertionError):
 class NotAttempted(ExerciseFailed):
     """The solution still raises NotImplementedError."""
 
-    def __init__(self, name: str):
-        self.short = f"{name} is not attempted yet"
-        super().__init__(f"{self.short}: replace `raise NotImplementedError()` with your code, "
-                         "run that cell, then run this check again.")
+    def __init__(self, name: str, *, title: str = "", several: bool = False):
+        # several: ``name`` lists more than one function ("f() and g()")
+        self.short = f"{name} {'are' if several else 'is'} not attempted yet"
+        super().__init__(f"{title + ': ' if title else ''}{self.short}: replace "
+                         "`raise NotImplementedError()` with your code, run that cell, then run "
+                         "this check again.")
 
 
 def compare_values(got, expected, *, what: str = "your answer", rtol: float = DEFAULT_RTOL,
