@@ -28,6 +28,7 @@ import pytest
 from book_kit.notebook import convention, runner
 
 from conftest import CHROMIUM, MIRROR, ROOT, free_port
+from notebook_outputs import differences
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -63,6 +64,7 @@ PAGE_STATE = """() => {
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STOCK_KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=True"]  # ipykernel's own default
 
 
 def _stored_figures(notebook: Path) -> int:
@@ -87,6 +89,16 @@ def lab(tmp_path_factory):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(nb, root / chapter.name)
+    # A stock kernel, as plain pip, conda and Colab give: ipykernel's default forwards what C++
+    # writes to fd 2 into the cells (the command line wins over make install's quiet setting), so
+    # only the chapter's own set-up (book_kit.setup_notebook()) can keep TensorFlow's lines out.
+    # JUPYTER_DATA_DIR comes first among the kernel folders: this python3 replaces the venv's.
+    stock = home / "data" / "kernels" / "python3"
+    stock.mkdir(parents=True)
+    (stock / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 *STOCK_KERNEL_ARGUMENTS],
+        "display_name": "Python 3 (ipykernel)", "language": "python"}))
     settings = home / "settings"
     for name, values in LAB_SETTINGS.items():
         path = settings / name
@@ -190,11 +202,10 @@ def _expected_errors(chapter: Path) -> set[int]:
             and "raises-exception" in cell.metadata.get("tags", [])}
 
 
-def _run_all_cells(page, lab, chapter: Path) -> dict:
-    name, expected_errors = chapter.name, _expected_errors(chapter)
-    _open_with_kernel(page, lab, name)
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+def _wait_for_cells(page, lab, name: str, expected_errors: set[int], last_count: int,
+                    what: str) -> dict:
+    """Wait until the kernel has run up to execution count ``last_count`` and is idle; the page's
+    state then (an error or stderr output ends the wait at once)."""
     deadline, state = time.time() + NOTEBOOK_TIMEOUT, None
     while time.time() < deadline:
         time.sleep(1)
@@ -203,16 +214,50 @@ def _run_all_cells(page, lab, chapter: Path) -> dict:
         if state["stderr"]:  # an error stops Run All: report it at once
             break
         # Run All runs the cells in order, so the last one numbered is the end (a folded cell's
-        # prompt is not redrawn while folded: the saved notebook's counts are checked below)
+        # prompt is not redrawn while folded: the saved notebook's counts are checked after)
         prompts = state["prompts"]
-        if prompts and prompts[-1][1:-2].isdigit() and not any("*" in p for p in prompts) \
+        if prompts and prompts[-1] == f"[{last_count}]:" and not any("*" in p for p in prompts) \
                 and _kernel_state(lab, name) == "idle":
             break
     else:
         page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-timeout.png"))
-        pending = sum(not p[1:-2].isdigit() for p in state["prompts"])
-        pytest.fail(f"{name}: {pending} cells still not run after {NOTEBOOK_TIMEOUT:.0f} s")
+        pytest.fail(f"{name}: {what} not finished after {NOTEBOOK_TIMEOUT:.0f} s (last prompt "
+                    f"{state['prompts'][-1:]}, waiting for [{last_count}])")
     return state
+
+
+def _run_all_cells(page, lab, chapter: Path, last_count: int, what: str) -> dict:
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    return _wait_for_cells(page, lab, chapter.name, _expected_errors(chapter), last_count, what)
+
+
+def _rerun_one_cell(page, lab, chapter: Path, last_count: int) -> str:
+    """Run one cell again, as a reader does between two Run Alls (Ctrl+Enter on it); its id.
+
+    The cell: the middle one of the code cells a reader sees (not folded, not failing on
+    purpose), so what it changes (random draws, names, variables) is still there when Run All
+    starts again from the top."""
+    nb = nbformat.read(chapter, as_version=4)
+    visible = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+               and not c.metadata.get("jupyter", {}).get("source_hidden")
+               and "raises-exception" not in c.metadata.get("tags", [])]
+    index = visible[len(visible) // 2]
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()  # selects it (command mode)
+    page.keyboard.press("Control+Enter")
+    _wait_for_prompt(page, lab, chapter.name, index, last_count)
+    return nb.cells[index].id
+
+
+def _wait_for_prompt(page, lab, name: str, index: int, count: int) -> None:
+    deadline = time.time() + NOTEBOOK_TIMEOUT
+    prompt = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt")
+    while prompt.inner_text().strip() != f"[{count}]:" or _kernel_state(lab, name) != "idle":
+        if time.time() > deadline:
+            pytest.fail(f"{name}: cell {index} not run again after {NOTEBOOK_TIMEOUT:.0f} s")
+        time.sleep(0.5)
 
 
 def _saved_notebook(page, lab, name: str):
@@ -224,40 +269,32 @@ def _saved_notebook(page, lab, name: str):
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
+    """A reader's session in a stock kernel: Run All, one cell run again, Run All again. Both
+    runs show no error or stderr output, as many figures as the chapter stores, and give the
+    chapter's stored outputs (compared as strict nbval does, on this machine's CPU)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     console_errors = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    stored = nbformat.read(chapter, as_version=4)
+    count = sum(c.cell_type == "code" for c in stored.cells)
     try:
         started = time.time()
         if chapter.name == EXPLORER_NOTEBOOK:
             _explorer_before_running(browser, lab)
-        state = _run_all_cells(page, lab, chapter)
+        _open_with_kernel(page, lab, chapter.name)
+        state = _run_all_cells(page, lab, chapter, count, "Run All")
         seconds = time.time() - started
-        if state["stderr"]:
-            page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-error.png"))
-        assert not state["stderr"], f"{chapter.name} shows error/stderr output:\n" + \
-            "\n---\n".join(state["stderr"])
-        # R code's `$` must not be read as maths (JupyterLab leaves @@0@@ where it took some out)
-        garbled = page.evaluate("() => [...document.querySelectorAll('.jp-RenderedMarkdown')]"
-                                ".map(e => e.textContent).filter(t => /@@\\d+@@/.test(t))")
-        assert not garbled, f"{chapter.name}: markdown rendered with maths placeholders: {garbled}"
-        # the Open in Colab badge, an image in the first cell, decoded (no network needed)
-        badge = page.evaluate("""() => { const img = document.querySelector(
-            '.jp-Notebook .jp-Cell:first-child .jp-RenderedMarkdown img[alt="Open in Colab"]');
-            return img && img.complete && img.naturalWidth; }""")
-        assert badge, f"{chapter.name}: no Open in Colab badge shown in the first cell"
-        assert state["images"] == _stored_figures(chapter), \
-            f"{chapter.name}: {state['images']} figures in the page, the chapter stores " \
-            f"{_stored_figures(chapter)}"
+        _check_page(page, chapter, state, "the first Run All")
+        first = _saved_notebook(page, lab, chapter.name)
+        _check_saved(first, chapter, stored, range(1, count + 1), "the first Run All")
 
-        saved = _saved_notebook(page, lab, chapter.name)
-        code = [c for c in saved.cells if c.cell_type == "code"]
-        assert all(c.execution_count for c in code), "cells the UI did not run"
-        failed = [i for i, c in enumerate(saved.cells) if c.cell_type == "code"
-                  and any(o.output_type == "error" for o in c.outputs)]
-        assert set(failed) == _expected_errors(chapter), f"cells with an error: {failed}"
-        assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+        rerun = _rerun_one_cell(page, lab, chapter, count + 1)
+        state = _run_all_cells(page, lab, chapter, 2 * count + 1, "the second Run All")
+        _check_page(page, chapter, state, f"Run All after cell {rerun} ran again")
+        second = _saved_notebook(page, lab, chapter.name)
+        _check_saved(second, chapter, stored, range(count + 2, 2 * count + 2),
+                     f"Run All after cell {rerun} ran again")
 
         if chapter.name == EXPLORER_NOTEBOOK:
             _check_explorer(page, chapter)
@@ -269,12 +306,47 @@ def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
             target = ".jp-OutputArea-output img" if state["images"] else ".jp-Notebook .jp-Cell"
             page.locator(target).last.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}.png"))
-        print(f"{chapter.name}: ran in {seconds:.0f} s in the browser, {state['images']} figures")
+        print(f"{chapter.name}: first Run All {seconds:.0f} s in the browser, then cell {rerun} "
+              f"again and Run All: {time.time() - started:.0f} s in all, {state['images']} figures")
         # JupyterLab logs to the console too; only its errors count, and none is expected
         assert not console_errors, console_errors
     finally:
         page.close()
         _shut_down_kernel(lab, chapter.name)
+
+
+def _check_page(page, chapter: Path, state: dict, what: str) -> None:
+    """What the reader sees after a Run All: no error or stderr box, maths and badge shown, the
+    chapter's figures."""
+    if state["stderr"]:
+        page.screenshot(path=str(ARTIFACTS / f"{chapter.stem}-error.png"))
+    assert not state["stderr"], f"{chapter.name}, {what}: error/stderr output:\n" + \
+        "\n---\n".join(state["stderr"])
+    # R code's `$` must not be read as maths (JupyterLab leaves @@0@@ where it took some out)
+    garbled = page.evaluate("() => [...document.querySelectorAll('.jp-RenderedMarkdown')]"
+                            ".map(e => e.textContent).filter(t => /@@\\d+@@/.test(t))")
+    assert not garbled, f"{chapter.name}: markdown rendered with maths placeholders: {garbled}"
+    # the Open in Colab badge, an image in the first cell, decoded (no network needed)
+    badge = page.evaluate("""() => { const img = document.querySelector(
+        '.jp-Notebook .jp-Cell:first-child .jp-RenderedMarkdown img[alt="Open in Colab"]');
+        return img && img.complete && img.naturalWidth; }""")
+    assert badge, f"{chapter.name}: no Open in Colab badge shown in the first cell"
+    assert state["images"] == _stored_figures(chapter), \
+        f"{chapter.name}, {what}: {state['images']} figures in the page, the chapter stores " \
+        f"{_stored_figures(chapter)}"
+
+
+def _check_saved(saved, chapter: Path, stored, counts: range, what: str) -> None:
+    """The notebook JupyterLab saved: every code cell run in order, errors only where the chapter
+    expects them, and the chapter's stored outputs."""
+    code = [c for c in saved.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(counts), f"{what}: cells the UI did not run"
+    failed = [i for i, c in enumerate(saved.cells) if c.cell_type == "code"
+              and any(o.output_type == "error" for o in c.outputs)]
+    assert set(failed) == _expected_errors(chapter), f"{what}: cells with an error: {failed}"
+    differ = differences(saved, stored)
+    assert not differ, f"{chapter.name}, {what}: outputs differ from the stored ones:\n" + \
+        "\n".join(differ)
 
 
 def _explorer_before_running(browser, lab):

@@ -429,7 +429,7 @@ class Exercise:
                 right.append(framework)
             except NotAttempted as e:  # not started is not wrong: shown calmly
                 verdict = NOT_YET
-                not_yet.append((framework, e.short.removesuffix(" is not attempted yet")))
+                not_yet.append((framework, e.name))
             except ExerciseFailed as e:
                 verdict = WRONG
                 problems.append(f"  {framework}: {e}")

@@ -30,6 +30,7 @@ class NotAttempted(ExerciseFailed):
 
     def __init__(self, name: str, *, title: str = "", several: bool = False):
         # several: ``name`` lists more than one function ("f() and g()")
+        self.name = name
         self.short = f"{name} {'are' if several else 'is'} not attempted yet"
         super().__init__(f"{title + ': ' if title else ''}{self.short}: replace "
                          "`raise NotImplementedError()` with your code, run that cell, then run "
