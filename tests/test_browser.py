@@ -2,10 +2,14 @@
 
 nbval runs kernels; this runs what a student sees. JupyterLab serves copies of the chapters (a run
 in the UI rewrites a notebook's outputs and JupyterLab autosaves: the committed chapters must not
-change), Chromium opens each one, clicks Run > Run All Cells and waits for every cell to finish.
-Then: no error or stderr output anywhere in the page, as many figures as the committed chapter
-stores, the saved notebook has every code cell executed, and in ch03_2 the explorer widget
-redraws its plot when a slider moves. Screenshots go to test-artifacts/browser/.
+change), Chromium opens each one, clicks Run > Run All Cells and waits for every cell to finish,
+runs one cell again and Run All once more, as readers do. After each Run All: no error or stderr
+output anywhere in the page, as many figures as the committed chapter stores, and the saved
+notebook has every code cell executed and the chapter's stored outputs (compared as strict nbval
+compares). The kernels are stock ones (plain pip's) and compute as another CPU does
+(tests/cpu_profiles.py), so this is also each chapter's portability test on its stored backend.
+In ch03_2 the explorer widget redraws its plot when a slider moves. Screenshots go to
+test-artifacts/browser/.
 
 Chromium comes from Debian (`make test` installs it); Playwright only drives it, no browser
 download.
@@ -28,6 +32,7 @@ import pytest
 from book_kit.notebook import convention, runner
 
 from conftest import CHROMIUM, MIRROR, ROOT, free_port
+from cpu_profiles import OTHER_CPU
 from notebook_outputs import differences
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -115,6 +120,10 @@ def lab(tmp_path_factory):
     if MIRROR.is_dir():  # MNIST for the kernels, offline
         env.setdefault("BOOK_KIT_DATA_MIRROR", str(MIRROR))
     env.update(runner.thread_settings())  # its kernels share the cores with the other test worker
+    # The kernels compute as another CPU does (one thread, other vector kernels): the strict
+    # comparison with the stored outputs is the chapter's portability test (test_chapters.py
+    # runs only its other backends; test_workbooks.py runs it on this CPU's own kernels).
+    env.update(OTHER_CPU)
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -271,7 +280,7 @@ def _saved_notebook(page, lab, name: str):
 def test_chapter_runs_in_jupyterlab(lab, browser, chapter):
     """A reader's session in a stock kernel: Run All, one cell run again, Run All again. Both
     runs show no error or stderr output, as many figures as the chapter stores, and give the
-    chapter's stored outputs (compared as strict nbval does, on this machine's CPU)."""
+    chapter's stored outputs (compared as strict nbval does, on an imitated other CPU)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page()
     console_errors = []

@@ -4,13 +4,17 @@ backend it declares.
 A chapter lists its backends in its metadata: {"book_kit": {"backends": ["jax", "torch"]},
 "stored_backend": "jax"}. Without that list it runs with KERAS_BACKEND as the environment has it.
 
-The stored outputs must hold on any reader's machine, so here every chapter runs with the
-frameworks made to use other CPU kernels (tests/cpu_profiles.py), on every backend it declares
-(the backend its outputs were stored with compares every output; the others do not compare long
-decimals). The same stored outputs are checked on this machine's own kernels by
-test_workbooks.py (the workbook gives every output but the checks', on the stored backend), and
-the chapter runs whole, solutions included, on this machine in test_browser.py: each execution
-has its own purpose, none is repeated.
+The stored outputs must hold on any reader's machine. Each execution of a chapter has its own
+purpose, none is repeated:
+
+- test_browser.py runs every chapter whole, solutions included, twice in one kernel (Run All,
+  one cell again, Run All again) with the frameworks made to use other CPU kernels
+  (tests/cpu_profiles.py), on the backend its outputs were stored with, and compares every
+  output with the stored one as strict nbval does;
+- test_workbooks.py runs every chapter's workbook on this machine's own kernels: every output
+  but the checks' is the chapter's stored one, on the stored backend;
+- here, the backends a chapter declares besides its stored one run on the imitated other CPU
+  (strict nbval, long decimals not compared: another backend's last digits are its own).
 """
 
 import json
@@ -30,9 +34,10 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 def _cases():
     for path in CHAPTERS:
         meta = json.loads(path.read_text()).get("metadata", {}).get("book_kit", {})
-        for backend in meta.get("backends") or [None]:
-            yield pytest.param(path, backend, marks=pytest.mark.slow,
-                               id=f"{path.stem}-{backend or 'default'}-other-cpu")
+        for backend in meta.get("backends") or []:
+            if backend != runner.stored_backend(path):  # the browser test runs that one
+                yield pytest.param(path, backend, marks=pytest.mark.slow,
+                                   id=f"{path.stem}-{backend}-other-cpu")
 
 
 def test_there_are_chapters():

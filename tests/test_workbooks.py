@@ -82,8 +82,8 @@ def test_workbook_reproduces_its_chapter_and_fails_exactly_at_its_checks(chapter
     "not attempted yet" (calmly, and, tagged raises-exception, lets Run All go on), and the
     summary cell at the end lists every exercise as not right yet.
 
-    This is also the chapter's own native run: test_chapters runs the chapter, solutions included,
-    on imitated other CPU kernels, and test_browser runs it, solutions included, on this one.
+    This is also the chapter's own native run: test_browser runs the chapter, solutions included,
+    on imitated other CPU kernels, and test_chapters its other backends there.
     """
     target = tmp_path / chapter.name
     nbformat.write(_workbook_with_stored_outputs(chapter), target)
