@@ -74,6 +74,7 @@ ROUGH_SECONDS = {
     "test_set_seed_seeds_frameworks_imported_later": 35,
     "test_seeded_keras_fit_is_bit_identical": 30, "test_a_canvas_download": 30,
     "test_a_moodle_download": 30, "test_no_kernel_outlives": 30,
+    "test_a_build_cut_short": 50,
 }
 
 
