@@ -64,7 +64,9 @@ def setup_notebook() -> None:
     that made them, exercise checks whose failure shows as its message alone, without a
     traceback, and no framework log line in any cell (the C-level lines TensorFlow and XLA write
     to stderr go to the terminal that runs Jupyter, however book_kit was installed:
-    :func:`book_kit.notebook.quiet.keep_c_output_out_of_cells`). Call it before importing a
+    :func:`book_kit.notebook.quiet.keep_c_output_out_of_cells`), and torch.compile's cache
+    cleared of kernels an interrupted build left half-written
+    (:func:`book_kit.frameworks.torch_compile_cache.repair`). Call it before importing a
     framework. Outside IPython it does nothing; importing book_kit never does either.
 
     Example
@@ -77,12 +79,15 @@ def setup_notebook() -> None:
     if ipython_shell() is None:
         return
     from book_kit.exercises.checks import install_friendly_failures
+    from book_kit.frameworks import torch_compile_cache
     from book_kit.notebook.quiet import keep_c_output_out_of_cells
     from book_kit.plots.display import use_retina
 
     keep_c_output_out_of_cells()
     use_retina()
     install_friendly_failures()
+    # a torch.compile interrupted in an earlier session must not fail this one
+    torch_compile_cache.repair()
 
 
 def __dir__() -> list[str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from book_kit.frameworks import REGISTRY, base
+from book_kit.frameworks import REGISTRY, base, torch_compile_cache
 
 NAME = REGISTRY["torch"].title
 MODES = REGISTRY["torch"].modes
@@ -42,88 +39,17 @@ def derivatives(fn, x: float) -> tuple[float, float, float]:
 
 # --- torch.compile, safe after an interrupted build ------------------------------------------
 
-def _is_whole_object(path: Path) -> bool:
-    """Whether a built kernel (``.so`` or ``.o``) is complete, as far as can be told: not empty,
-    and for a 64-bit ELF file (Linux) at least as long as its section header table's end, which
-    the linker writes last. Other formats (macOS's Mach-O) are judged by emptiness only."""
-    try:
-        with open(path, "rb") as f:
-            header = f.read(64)
-        if not header:
-            return False
-        if header[:5] != b"\x7fELF\x02":  # not a 64-bit ELF file: nothing more to check
-            return True
-        if len(header) < 64:
-            return False
-        order = "<" if header[5] == 1 else ">"
-        (table_offset,) = struct.unpack_from(order + "Q", header, 0x28)
-        entry_size, entries = struct.unpack_from(order + "HH", header, 0x3A)
-        return path.stat().st_size >= table_offset + entry_size * entries
-    except OSError:
-        return False
-
-
-def repair_compile_cache(cache_dir=None) -> list[Path]:
-    """Delete the kernels a stopped ``torch.compile`` build left half-written in its cache.
-
-    torch.compile builds its C++ kernels straight into its on-disk cache and reuses any file it
-    finds there. Interrupting the kernel (or a timeout) while it compiles leaves an empty or cut
-    ``.so``, and from then on every run that compiles the same code fails with ``ImportError:
-    ... .so: file too short`` (pytorch/pytorch#102539), until the file is removed. This removes
-    such files, each under the lock torch.compile builds it under (one being built right now is
-    left alone), so the next compile builds them again. The cache holds only what torch.compile
-    generated; nothing else is touched.
-
-    Parameters
-    ----------
-    cache_dir : str or Path, optional
-        The cache; by default torch.compile's own (``TORCHINDUCTOR_CACHE_DIR`` if set, else
-        ``torchinductor_<user>`` in the temporary folder).
-
-    Returns
-    -------
-    list of Path
-        The files removed (usually none).
-
-    Example
-    -------
-    >>> from book_kit.frameworks import torch as torch_helpers   # needs PyTorch   # doctest: +SKIP
-    >>> torch_helpers.repair_compile_cache()   # needs PyTorch   # doctest: +SKIP
-    []
-    """
-    from filelock import FileLock, Timeout  # torch.compile's own lock; a dependency of torch
-
-    if cache_dir is None:
-        from torch._inductor.runtime.cache_dir_utils import cache_dir as inductor_cache_dir
-
-        cache_dir = inductor_cache_dir()
-    cache_dir = Path(cache_dir)
-    removed = []
-    for path in sorted([*cache_dir.glob("*/*.so"), *cache_dir.glob("*/*.o")]):
-        if _is_whole_object(path):
-            continue
-        # torch names a build's lock after its key, the file name up to the first dot
-        lock = FileLock(cache_dir / "locks" / f"{path.name.split('.')[0]}.lock", timeout=0)
-        try:
-            with lock:
-                if path.exists() and not _is_whole_object(path):
-                    path.unlink()
-                    removed.append(path)
-        except Timeout:
-            continue  # being built by another process right now
-    return removed
-
-
 def compiled(fn):
-    """``torch.compile(fn)``, after :func:`repair_compile_cache` (a reader who interrupted an
-    earlier compile would otherwise see ``file too short`` from then on).
+    """``torch.compile(fn)``, after :func:`book_kit.frameworks.torch_compile_cache.repair` (a
+    reader who interrupted an earlier compile would otherwise see ``file too short`` from then
+    on).
 
     Example
     -------
     >>> from book_kit.frameworks import torch as torch_helpers   # needs PyTorch   # doctest: +SKIP
     >>> step = torch_helpers.compiled(torch_helpers.training_step)  # PyTorch  # doctest: +SKIP
     """
-    repair_compile_cache()
+    torch_compile_cache.repair()
     return torch.compile(fn)
 
 
